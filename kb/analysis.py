@@ -1,0 +1,160 @@
+"""Text analysis shared by indexing, querying and topic assignment, so all three agree.
+
+Why one module: if topic matching, the index and the query used different tokenizers,
+"self-harm" could be a topic match but not a search match. Everything here is built from
+Whoosh's analysis pipeline, so the same `Analyzer` object is what the index stores.
+
+- Hyphenated words are indexed as their parts *and* joined ("self-harm" -> self, harm,
+  selfharm), so "self-harm", "self harm" and "selfharm" all meet.
+- Possessives are dropped ("client's" -> client).
+- British spellings are mapped to US ones before stemming ("behaviour" -> "behavior",
+  "mentalisation" -> "mentalization"); the map is data in kb/data/taxonomy.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from whoosh.analysis import (
+    Filter,
+    LowercaseFilter,
+    StemFilter,
+    StopFilter,
+    Token,
+    Tokenizer,
+)
+
+WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
+POSSESSIVE_RE = re.compile(r"['’]s$")
+
+
+class HyphenAwareTokenizer(Tokenizer):
+    """Words, with hyphenated compounds emitted as parts plus the joined form."""
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kw):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kw)
+        pos = start_pos
+
+        def emit(text, startchar, endchar):
+            token.text = text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = text
+            if positions:
+                token.pos = pos
+            if chars:
+                token.startchar = start_char + startchar
+                token.endchar = start_char + endchar
+            return token
+
+        for match in WORD_RE.finditer(value):
+            word = POSSESSIVE_RE.sub("", match.group())
+            parts = [
+                (re.sub(r"['’]", "", m.group()), match.start() + m.start(), match.start() + m.end())
+                for m in re.finditer(r"[^-]+", word)
+            ]
+            for i, (part, startchar, endchar) in enumerate(parts):
+                yield emit(part, startchar, endchar)
+                if i == 0 and len(parts) > 1:
+                    # The joined form shares the first part's position so phrases still work.
+                    yield emit("".join(p for p, _, _ in parts), startchar, parts[-1][2])
+                pos += 1
+
+
+class SpellingFilter(Filter):
+    """Maps spelling variants to one preferred form (British -> US), before stemming."""
+
+    def __init__(self, variants: dict[str, str]):
+        self.variants = dict(variants)
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__ and other.variants == self.variants
+
+    def __call__(self, tokens):
+        variants = self.variants
+        for token in tokens:
+            token.text = variants.get(token.text, token.text)
+            yield token
+
+
+@lru_cache(maxsize=1)
+def spelling_variants() -> dict[str, str]:
+    from kb.topics import load_taxonomy
+
+    return load_taxonomy().spellings
+
+
+@lru_cache(maxsize=1)
+def stem_overrides() -> dict[str, str]:
+    from kb.topics import load_taxonomy
+
+    return load_taxonomy().stems
+
+
+def make_analyzer(stem: bool = True, stopwords: bool = True):
+    """The analyzer for body, title and breadcrumb fields (and for queries against them)."""
+    analyzer = HyphenAwareTokenizer() | LowercaseFilter() | SpellingFilter(spelling_variants())
+    if stopwords:
+        analyzer = analyzer | StopFilter(minsize=1)
+    if stem:
+        # Porter would stem "mentalization" to "mental"; the taxonomy's stem overrides fix such
+        # words to a stem of their own, and the stemmer leaves those stems alone.
+        overrides = stem_overrides()
+        analyzer = (
+            analyzer
+            | SpellingFilter(overrides)
+            | StemFilter(lang="en", ignore=set(overrides.values()), cachesize=50000)
+        )
+    return analyzer
+
+
+@lru_cache(maxsize=1)
+def default_analyzer():
+    return make_analyzer()
+
+
+def analyze(text: str, analyzer=None) -> list[str]:
+    """The index terms of a text, in order."""
+    analyzer = analyzer or default_analyzer()
+    return [t.text for t in analyzer(text)]
+
+
+def analyze_words(text: str, analyzer=None) -> list[list[str]]:
+    """Terms per original word (a hyphenated word gives several), for query building."""
+    analyzer = analyzer or default_analyzer()
+    groups: list[list[str]] = []
+    for match in WORD_RE.finditer(text):
+        terms = [t.text for t in analyzer(match.group())]
+        if terms:
+            groups.append(terms)
+    return groups
+
+
+def phrase_variants(expression: str, analyzer=None) -> tuple[tuple[str, ...], ...]:
+    """Term sequences that count as an occurrence of `expression` in analyzed text.
+
+    A hyphenated expression is looked for both as separate words and joined, which finds
+    "self-harm", "self harm" and "selfharm" alike (analyzed text holds parts and joined form).
+    """
+    analyzer = analyzer or default_analyzer()
+    variants = []
+    for form in (expression.replace("-", " "), expression.replace("-", "")):
+        terms = tuple(t.text for t in analyzer(form))
+        if terms and terms not in variants:
+            variants.append(terms)
+    return tuple(variants)
+
+
+def contains_sequence(haystack: list[str] | tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    n = len(needle)
+    first = needle[0] if needle else None
+    return any(
+        haystack[i] == first and tuple(haystack[i : i + n]) == needle
+        for i in range(len(haystack) - n + 1)
+    )

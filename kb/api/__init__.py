@@ -1,0 +1,55 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Defaults, then KB_* environment variables, then `test_config`; imports stay inside."""
+    from flask_cors import CORS
+    from flask_smorest import Api
+
+    from kb import __version__
+    from kb.api import errors, pages, schemas, state, views
+    from kb.config import load_settings
+
+    app = Flask(__name__, static_folder="../static", template_folder="../templates")
+    app.config.update(
+        API_TITLE="kb",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": (
+                    "Search and read clinical articles, section by section. Every error has "
+                    "the shape of the Error schema."
+                )
+            }
+        },
+    )
+    app.config.update(load_settings(test_config))
+    app.json.sort_keys = False  # keep the documented field order
+
+    class KbApi(Api):
+        ERROR_SCHEMA = schemas.ErrorSchema
+
+        def handle_http_exception(self, error):
+            return errors.handle_http_exception(error)
+
+    api = KbApi(app)
+    api.register_blueprint(views.blp)
+    app.register_blueprint(pages.bp)
+    errors.init_app(app)
+    state.init_app(app)
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": list(app.config["KB_CORS_ORIGINS"])}},
+        methods=["GET", "HEAD", "OPTIONS"],
+        max_age=600,
+        send_wildcard=False,
+    )
+    return app

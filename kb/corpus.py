@@ -1,0 +1,305 @@
+"""Read and strictly validate corpus Markdown files, and split them into sections.
+
+Format of a corpus file (see README, "Adding an article"):
+
+    ---
+    title: ...          (required)
+    slug: ...           (required, [a-z0-9-])
+    source: ...         (required: where the text came from)
+    summary: ...        (required)
+    published: 2025-08-08   (optional ISO date)
+    url: https://...        (optional: where a clinic publishes the article)
+    topics: [id, ...]       (optional: replaces automatic topic assignment)
+    ---
+    body in Markdown, split by ATX headings (#, ##, ...)
+
+Text before the first heading is kept as its own section, anchor ``introduction``,
+titled with the article title: search must reach every word, and a hit in the opening
+paragraphs is best described by the article's own title.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from kb.models import Article, Section, make_section_id
+
+REQUIRED_KEYS = ("title", "slug", "source", "summary")
+OPTIONAL_KEYS = ("published", "url", "topics")
+INTRO_ANCHOR = "introduction"
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ATX_HEADING_RE = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
+FENCE_RE = re.compile(r"^(```|~~~)")
+WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so a bad date is our clear error, not YAML's."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class CorpusError(Exception):
+    """A corpus file breaks the format; str() is ``path:line: message``."""
+
+    def __init__(self, path: str | Path, line: int, message: str):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        super().__init__(f"{self.path}:{line}: {message}")
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """URL-safe, lower-case anchor or slug: accents folded, runs of other characters -> '-'."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] if "-" in slug[:max_length] else slug[:max_length]
+    return slug
+
+
+def count_words(text: str) -> int:
+    return len(WORD_RE.findall(text))
+
+
+def corpus_digest(corpus_dir: str | Path) -> str:
+    """A fingerprint of the corpus files, stored in each build to tell when it is stale."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(corpus_dir).glob("*.md")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_corpus(corpus_dir: str | Path) -> list[Article]:
+    """Load every ``*.md`` in the directory, sorted by file name; duplicate slugs are an error."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(corpus_dir, 0, "corpus directory does not exist")
+    articles: list[Article] = []
+    seen: dict[str, str] = {}
+    for path in sorted(corpus_dir.glob("*.md")):
+        article = load_article(path)
+        if article.slug in seen:
+            raise CorpusError(
+                path, _front_matter_line(path, "slug"),
+                f"duplicate slug {article.slug!r} (also in {seen[article.slug]})",
+            )
+        seen[article.slug] = str(path)
+        articles.append(article)
+    return articles
+
+
+def load_article(path: str | Path) -> Article:
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CorpusError(path, line, f"not valid UTF-8 (byte {raw[exc.start]:#04x})") from None
+    return parse_article(text, path)
+
+
+def parse_article(text: str, path: str | Path = "<string>") -> Article:
+    from kb.topics import assign_topics, load_taxonomy  # topics depends on models only
+
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    meta, body, body_start = _split_front_matter(text, path)
+    fields = _validate_front_matter(meta, path, text)
+    sections = split_sections(body, fields["slug"], fields["title"], path, body_start)
+    taxonomy = load_taxonomy()
+    override = fields.get("topics")
+    if override is not None:
+        unknown = [t for t in override if t not in taxonomy.by_id]
+        if unknown:
+            raise CorpusError(path, _line_of_key(text, "topics"), f"unknown topic(s): {unknown}")
+    sections = tuple(
+        replace(s, topics=tuple(override) if override is not None else assign_topics(s, taxonomy))
+        for s in sections
+    )
+    return Article(
+        slug=fields["slug"],
+        title=fields["title"],
+        source=fields["source"],
+        summary=fields["summary"],
+        published=fields.get("published"),
+        url=fields.get("url"),
+        topics=tuple(override) if override is not None else None,
+        sections=sections,
+        path=str(path),
+    )
+
+
+def _split_front_matter(text: str, path) -> tuple[dict, str, int]:
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise CorpusError(path, 1, "missing front matter: the file must start with a '---' line")
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise CorpusError(path, 1, "front matter is not closed by a '---' line") from None
+    try:
+        meta = yaml.load("\n".join(lines[1:end]), Loader=_FrontMatterLoader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise CorpusError(path, line, f"invalid front matter: {problem}") from None
+    if not isinstance(meta, dict):
+        raise CorpusError(path, 2, "front matter must be a mapping of keys to values")
+    return meta, "\n".join(lines[end + 1 :]), end + 2
+
+
+def _line_of_key(text: str, key: str) -> int:
+    for number, line in enumerate(text.split("\n"), start=1):
+        if re.match(rf"^{re.escape(key)}\s*:", line):
+            return number
+    return 1
+
+
+def _front_matter_line(path: Path, key: str) -> int:
+    return _line_of_key(path.read_text(encoding="utf-8"), key)
+
+
+def _validate_front_matter(meta: dict, path, text: str) -> dict:
+    for key in meta:
+        if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
+            allowed = ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS)
+            raise CorpusError(
+                path, _line_of_key(text, str(key)),
+                f"unknown front-matter key {key!r} (allowed: {allowed})",
+            )
+    for key in REQUIRED_KEYS:
+        if key not in meta:
+            raise CorpusError(path, 1, f"missing front-matter key {key!r}")
+        if not isinstance(meta[key], str) or not meta[key].strip():
+            raise CorpusError(path, _line_of_key(text, key), f"{key!r} must be non-empty text")
+    fields = {key: meta[key].strip() for key in REQUIRED_KEYS}
+    if not SLUG_RE.match(fields["slug"]):
+        raise CorpusError(
+            path, _line_of_key(text, "slug"),
+            f"slug {fields['slug']!r} must be lower-case letters, digits and single hyphens",
+        )
+    if "published" in meta and meta["published"] is not None:
+        fields["published"] = _parse_date(meta["published"], path, _line_of_key(text, "published"))
+    if "url" in meta and meta["url"] is not None:
+        url = meta["url"]
+        if not isinstance(url, str) or not re.match(r"^https?://\S+$", url):
+            raise CorpusError(path, _line_of_key(text, "url"), "url must be an http(s) URL")
+        fields["url"] = url
+    if "topics" in meta and meta["topics"] is not None:
+        topics = meta["topics"]
+        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+            raise CorpusError(path, _line_of_key(text, "topics"), "topics must be a list of ids")
+        fields["topics"] = topics
+    return fields
+
+
+def _parse_date(value, path, line: int) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise CorpusError(
+            path, line, f"invalid date {value!r}: use YYYY-MM-DD"
+        ) from None
+
+
+def _iter_body_lines(body: str, first_line: int) -> Iterator[tuple[int, str, bool]]:
+    """Yield (line number, line, is_code) so headings inside code fences are not split on."""
+    in_fence = False
+    for offset, line in enumerate(body.split("\n")):
+        if FENCE_RE.match(line.lstrip()):
+            in_fence = not in_fence
+            yield first_line + offset, line, True
+            continue
+        yield first_line + offset, line, in_fence
+
+
+def split_sections(
+    body: str, slug: str, article_title: str, path="<string>", first_line: int = 1
+) -> tuple[Section, ...]:
+    """Split Markdown by ATX heading into Sections with unique, stable anchors."""
+    chunks: list[dict] = []
+    current = {"title": article_title, "level": 1, "line": first_line, "lines": [], "intro": True}
+    for number, line, is_code in _iter_body_lines(body, first_line):
+        match = None if is_code else ATX_HEADING_RE.match(line)
+        if match:
+            chunks.append(current)
+            title = (match.group(2) or "").strip()
+            if not title:
+                raise CorpusError(path, number, "heading has no text")
+            current = {"title": title, "level": len(match.group(1)), "line": number, "lines": []}
+        else:
+            current["lines"].append(line)
+    chunks.append(current)
+
+    intro, headed = chunks[0], chunks[1:]
+    if not "\n".join(intro["lines"]).strip():
+        intro = None
+    for i, chunk in enumerate(headed):
+        has_text = bool("\n".join(chunk["lines"]).strip())
+        next_is_child = i + 1 < len(headed) and headed[i + 1]["level"] > chunk["level"]
+        if not has_text and not next_is_child:
+            raise CorpusError(path, chunk["line"], f"empty section {chunk['title']!r}")
+    if intro is None and not headed:
+        raise CorpusError(path, first_line, "article has no text")
+
+    sections: list[Section] = []
+    used: set[str] = set()
+    path_stack: list[tuple[int, str]] = []
+    for chunk in ([intro] if intro else []) + headed:
+        if chunk.get("intro"):
+            anchor, breadcrumb = INTRO_ANCHOR, (article_title,)
+        else:
+            anchor = _unique_anchor(slugify(chunk["title"]) or "section", used)
+            while path_stack and path_stack[-1][0] >= chunk["level"]:
+                path_stack.pop()
+            path_stack.append((chunk["level"], chunk["title"]))
+            breadcrumb = tuple(title for _, title in path_stack)
+        used.add(anchor)
+        text = "\n".join(chunk["lines"]).strip("\n")
+        sections.append(
+            Section(
+                id=make_section_id(slug, anchor),
+                article=slug,
+                anchor=anchor,
+                title=chunk["title"],
+                level=chunk["level"],
+                breadcrumb=breadcrumb,
+                position=len(sections),
+                text=text,
+                word_count=count_words(text),
+                line=chunk["line"],
+            )
+        )
+    return tuple(sections)
+
+
+def _unique_anchor(base: str, used: set[str]) -> str:
+    """De-duplicate like MkDocs/Python-Markdown's toc: 'x', 'x-1', 'x-2', ..."""
+    if base not in used and base != INTRO_ANCHOR:
+        return base
+    n = 1
+    while f"{base}-{n}" in used:
+        n += 1
+    return f"{base}-{n}"
+
+
+def iter_sections(articles: Iterable[Article]) -> Iterator[Section]:
+    for article in articles:
+        yield from article.sections

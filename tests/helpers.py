@@ -1,0 +1,50 @@
+"""Helpers shared by test modules (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_article(directory: Path, name: str, body: str, **front) -> Path:
+    """Write a small corpus file; front-matter defaults make a valid article."""
+    import yaml
+
+    meta = {"title": "Test article", "slug": Path(name).stem, "source": "test",
+            "summary": "A test article."}
+    meta.update(front)
+    meta = {k: v for k, v in meta.items() if v is not None}
+    path = directory / name
+    path.write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + body,
+                    encoding="utf-8")
+    return path
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    """The one error shape, asserted for every error source (see tests/test_api_errors.py)."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"status", "code", "message", "details"}
+    assert error["status"] == status
+    assert isinstance(error["code"], str) and error["code"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], dict)
+    if code:
+        assert error["code"] == code
+    return error
+
+
+def serve_app(app):
+    """Serve a WSGI app on a free loopback port in a thread; yields the base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

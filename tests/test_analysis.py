@@ -1,0 +1,42 @@
+"""kb.analysis: one tokenizer for index, queries and topics."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.analysis import analyze, make_analyzer
+
+
+@pytest.mark.parametrize("text", ["self-harm", "self harm", "Self-Harm", "selfharm"])
+def test_hyphenated_forms_meet(text):
+    forms = set(analyze(text))
+    assert {"selfharm"} <= forms or {"self", "harm"} <= forms
+
+
+def test_hyphenated_word_gives_parts_and_joined_form():
+    assert analyze("self-harm") == ["self", "selfharm", "harm"]
+
+
+@pytest.mark.parametrize(
+    ("british", "american"),
+    [("behaviour", "behavior"), ("mentalisation", "mentalization"), ("counselling", "counseling")],
+)
+def test_british_spellings_analyze_like_american(british, american):
+    assert analyze(british) == analyze(american)
+
+
+def test_mentalization_is_not_stemmed_to_mental():
+    assert analyze("mentalization") == analyze("mentalizing") == ["mentaliz"]
+    assert analyze("mental") != analyze("mentalization")
+
+
+def test_possessives_and_stopwords_are_dropped():
+    assert analyze("the client's plan") == ["client", "plan"]
+
+
+def test_character_offsets_point_into_the_original_text():
+    text = "A self-harm plan"
+    tokens = [(t.text, t.startchar, t.endchar)
+              for t in make_analyzer(stem=False)(text, chars=True)]
+    assert ("self", 2, 6) in tokens and ("harm", 7, 11) in tokens
+    assert ("selfharm", 2, 11) in tokens

@@ -1,0 +1,129 @@
+"""kb.corpus: front matter, sections by heading, and every validation error."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from kb.corpus import CorpusError, load_article, load_corpus, parse_article, slugify, split_sections
+
+GOOD_FRONT = "---\ntitle: T\nslug: t\nsource: s.txt\nsummary: S.\n---\n"
+
+
+def test_shipped_corpus_loads(shipped_articles):
+    assert len(shipped_articles) == 2
+    for article in shipped_articles:
+        assert article.sections
+        assert article.source.endswith(".txt")
+        assert all(s.word_count > 0 for s in article.sections)
+        assert len({s.id for s in article.sections}) == len(article.sections)
+
+
+def test_text_before_first_heading_is_the_introduction_section():
+    article = parse_article(GOOD_FRONT + "Opening words.\n\n## First\n\nBody one.\n")
+    intro, first = article.sections
+    assert (intro.id, intro.anchor, intro.title, intro.level) == ("t:introduction", "introduction", "T", 1)
+    assert intro.text == "Opening words."
+    assert intro.breadcrumb == ("T",)
+    assert (first.id, first.title, first.position, first.breadcrumb) == ("t:first", "First", 1, ("First",))
+
+
+def test_no_introduction_when_the_body_starts_with_a_heading():
+    article = parse_article(GOOD_FRONT + "## Only\n\nText here.\n")
+    assert [s.anchor for s in article.sections] == ["only"]
+
+
+def test_sections_carry_level_breadcrumb_position_and_word_count():
+    body = "## Treatment\n\nIntro.\n\n### DBT skills\n\nOne two three.\n\n## Family\n\nFour five.\n"
+    sections = split_sections(body, "a", "A")
+    assert [(s.title, s.level, s.position) for s in sections] == [
+        ("Treatment", 2, 0), ("DBT skills", 3, 1), ("Family", 2, 2)]
+    assert sections[1].breadcrumb == ("Treatment", "DBT skills")
+    assert sections[2].breadcrumb == ("Family",)
+    assert sections[1].word_count == 3
+
+
+def test_anchors_are_url_safe_and_deduplicated():
+    body = "## Setbacks & relapse!\n\nA.\n\n## Setbacks & relapse!\n\nB.\n\n## Introduction\n\nC.\n"
+    anchors = [s.anchor for s in split_sections(body, "a", "A")]
+    assert anchors == ["setbacks-relapse", "setbacks-relapse-1", "introduction-1"]
+
+
+def test_heading_with_only_subsections_is_allowed():
+    sections = split_sections("## Parent\n### Child\n\nText.\n", "a", "A")
+    assert [s.title for s in sections] == ["Parent", "Child"]
+
+
+def test_headings_inside_code_fences_are_text():
+    sections = split_sections("## Real\n\n```\n# not a heading\n```\n", "a", "A")
+    assert len(sections) == 1 and "# not a heading" in sections[0].text
+
+
+def test_optional_front_matter():
+    article = parse_article(
+        "---\ntitle: T\nslug: t\nsource: s\nsummary: S\npublished: 2025-08-08\n"
+        "url: https://clinic.example/t\ntopics: [medication]\n---\nText about DBT.\n"
+    )
+    assert article.published == date(2025, 8, 8)
+    assert article.url == "https://clinic.example/t"
+    assert article.sections[0].topics == ("medication",)  # the override replaces assignment
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("no front matter\n", 1, "missing front matter"),
+        ("---\ntitle: T\n", 1, "not closed"),
+        ("---\ntitle: [unclosed\n---\nx\n", 2, "invalid front matter"),
+        ("---\ntitle: T\nslug: t\nsource: s\n---\nx\n", 1, "missing front-matter key 'summary'"),
+        (GOOD_FRONT.replace("---\ntitle", "---\nauthor: me\ntitle", 1) + "x\n", 2,
+         "unknown front-matter key 'author'"),
+        (GOOD_FRONT.replace("slug: t", "slug: Not A Slug") + "x\n", 3, "slug 'Not A Slug'"),
+        (GOOD_FRONT.replace("summary: S.", "summary: S.\npublished: 2025-13-40") + "x\n", 6,
+         "invalid date"),
+        (GOOD_FRONT.replace("summary: S.", "summary: S.\nurl: ftp://x") + "x\n", 6, "url must be"),
+        (GOOD_FRONT.replace("summary: S.", "summary: S.\ntopics: [nonsense]") + "x\n", 6,
+         "unknown topic"),
+        (GOOD_FRONT.replace("title: T", "title: ''") + "x\n", 2, "'title' must be non-empty"),
+        (GOOD_FRONT + "## Empty\n\n## Next\n\ntext\n", 7, "empty section 'Empty'"),
+        (GOOD_FRONT + "Intro.\n\n##\n\ntext\n", 9, "heading has no text"),
+        (GOOD_FRONT + "\n\n", 7, "article has no text"),
+    ],
+)
+def test_validation_errors_report_path_and_line(tmp_path, text, line, message):
+    path = tmp_path / "bad.md"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CorpusError) as raised:
+        load_article(path)
+    assert raised.value.line == line
+    assert message in raised.value.message
+    assert str(raised.value) == f"{path}:{line}: {raised.value.message}"
+
+
+def test_undecodable_bytes_report_their_line(tmp_path):
+    path = tmp_path / "latin1.md"
+    path.write_bytes(GOOD_FRONT.encode() + b"line one\ncaf\xe9\n")
+    with pytest.raises(CorpusError, match=r"latin1.md:8: not valid UTF-8"):
+        load_article(path)
+
+
+def test_duplicate_slugs_are_refused(make_article):
+    make_article("a.md", "Text.\n", slug="same")
+    make_article("b.md", "Text.\n", slug="same")
+    with pytest.raises(CorpusError, match=r"b.md:\d+: duplicate slug 'same'"):
+        load_corpus(make_article.corpus)
+
+
+def test_missing_corpus_directory(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        load_corpus(tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [("Mentalization-Based Therapy", "mentalization-based-therapy"), ("Café & crème", "cafe-creme"),
+     ("  --  ", ""), ("MED-10", "med-10")],
+)
+def test_slugify(text, slug):
+    assert slugify(text) == slug

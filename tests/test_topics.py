@@ -1,0 +1,87 @@
+"""kb.topics: the taxonomy as data, deterministic topic assignment, expansion groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.models import Section
+from kb.topics import TaxonomyError, assign_topics, load_taxonomy, parse_taxonomy
+
+REQUIRED_TOPICS = {
+    "mentalization", "medication", "dbt", "mindfulness", "distress-tolerance",
+    "emotion-regulation", "interpersonal-effectiveness", "schema-therapy", "tfp",
+    "trauma-focused", "family-involvement", "crisis-safety", "self-harm", "telehealth",
+    "therapeutic-relationship", "co-occurring", "progress-relapse", "psychoeducation",
+    "cultural-sensitivity",
+}
+
+
+def section(title: str, text: str) -> Section:
+    return Section(id="a:x", article="a", anchor="x", title=title, level=2, breadcrumb=(title,),
+                   position=0, text=text, word_count=len(text.split()), line=1)
+
+
+def test_taxonomy_has_every_required_topic():
+    taxonomy = load_taxonomy()
+    assert REQUIRED_TOPICS <= set(taxonomy.by_id)
+    for topic in taxonomy.topics:
+        assert topic.label and topic.expressions
+    assert {t.id for t in taxonomy.topics if t.parent == "dbt"} == {
+        "mindfulness", "distress-tolerance", "emotion-regulation", "interpersonal-effectiveness"}
+    assert taxonomy.spellings["mentalisation"] == "mentalization"
+    assert "MBT" in taxonomy.by_id["mentalization"].abbreviations
+
+
+def test_expansion_groups_join_abbreviations_and_synonyms():
+    groups = load_taxonomy().expansion_groups()
+    assert any({"MBT", "mentalization"} <= set(g) for g in groups)
+    assert any({"meds", "pills", "medication"} <= set(g) for g in groups)
+    assert any({"teletherapy", "telehealth"} <= set(g) for g in groups)
+    assert any({"BPD", "borderline personality disorder"} <= set(g) for g in groups)
+
+
+def _section_containing(articles, phrase):
+    return next(s for a in articles for s in a.sections if phrase in s.text)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "topic"),
+    [
+        ("Mentalization-Based Therapy", "mentalization"),
+        ("There is no pill that cures", "medication"),
+        ("Teletherapy, hybrid sessions", "telehealth"),
+        ("I have sat with parents, partners", "family-involvement"),
+        ("Cultural sensitivity", "cultural-sensitivity"),
+    ],
+)
+def test_seed_passages_get_their_topic(shipped_articles, phrase, topic):
+    sect = _section_containing(shipped_articles, phrase.split(",")[0]) if topic != \
+        "cultural-sensitivity" else next(s for a in shipped_articles for s in a.sections
+                                          if "Cultural sensitivity" in s.title)
+    assert topic in sect.topics
+
+
+def test_assignment_is_deterministic_and_needs_more_than_a_passing_cue():
+    text = "We talked about the family over the holidays."
+    assert assign_topics(section("Progress", text)) == assign_topics(section("Progress", text))
+    assert "family-involvement" not in assign_topics(section("Progress", text))
+    assert "family-involvement" in assign_topics(section("Family", text))  # heading counts double
+
+
+def test_strong_terms_assign_on_one_mention_in_british_spelling():
+    assert "mentalization" in assign_topics(section("Options", "We offer mentalisation work."))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"topics": [{"label": "no id"}]},
+        {"topics": [{"id": "a", "label": "A"}, {"id": "a", "label": "B"}]},
+        {"topics": [{"id": "a", "label": "A", "parent": "zz"}]},
+        {"topics": [{"id": "a", "label": "A", "terms": "not a list"}]},
+        {"topics": [{"id": "a", "label": "A", "colour": "red"}]},
+    ],
+)
+def test_bad_taxonomy_is_refused(data):
+    with pytest.raises(TaxonomyError):
+        parse_taxonomy(data)
