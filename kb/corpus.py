@@ -67,7 +67,8 @@ def slugify(text: str, max_length: int = 80) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
     if len(slug) > max_length:
-        slug = slug[:max_length].rsplit("-", 1)[0] if "-" in slug[:max_length] else slug[:max_length]
+        cut = slug[:max_length]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut
     return slug
 
 

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -53,7 +53,7 @@ def make_schema() -> Schema:
         article=ID(),
         topics=KEYWORD(commas=True, lowercase=False),
         title=TEXT(analyzer=analyzer, field_boost=TITLE_BOOST, phrase=True),
-        breadcrumb=TEXT(analyzer=analyzer, field_boost=BREADCRUMB_BOOST, phrase=False),
+        breadcrumb=TEXT(analyzer=analyzer, field_boost=BREADCRUMB_BOOST, phrase=True),
         body=TEXT(analyzer=analyzer, phrase=True),
         position=NUMERIC(sortable=True),
         vocabulary=TEXT(analyzer=vocabulary, phrase=False),
@@ -94,7 +94,7 @@ def build_index(
     index_dir = Path(index_dir)
     builds = index_dir / BUILDS_DIR
     builds.mkdir(parents=True, exist_ok=True)
-    name = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
+    name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
     work = builds / f".tmp-{name}"
     work.mkdir()
     try:
@@ -117,7 +117,7 @@ def build_index(
         )
         meta = {
             "build": name,
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "articles": len(articles),
             "sections": sum(len(a.sections) for a in articles),
             "corpus_digest": corpus_digest,

@@ -13,7 +13,7 @@ import bisect
 import html
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import highlight, scoring
@@ -77,12 +77,7 @@ class ParsedQuery:
 @dataclass
 class _Word:
     text: str  # lower-cased surface form
-    parts: list[list[str]]  # analyzed terms of each hyphen-separated part
-    joined: list[str] = field(default_factory=list)  # analyzed joined form, for compounds
-
-    @property
-    def terms(self) -> list[str]:
-        return [t for part in self.parts for t in part]
+    terms: list[str]  # its analyzed terms (usually one)
 
 
 class MarkFormatter(highlight.HtmlFormatter):
@@ -186,14 +181,13 @@ class KnowledgeBase:
         return groups
 
     def _words(self, text: str) -> list[_Word]:
+        """Query words; a hyphenated word counts as its parts, so "self-harm" = "self harm"."""
         words = []
         for match in WORD_RE.finditer(text):
-            surface = match.group().lower()
-            pieces = [p for p in surface.split("-") if p]
-            parts = [[t.text for t in self.analyzer(p)] for p in pieces]
-            joined = [t.text for t in self.analyzer("".join(pieces))] if len(pieces) > 1 else []
-            if any(parts) or joined:
-                words.append(_Word(surface, parts, joined))
+            for piece in match.group().lower().split("-"):
+                terms = [t.text for t in self.analyzer(piece)] if piece else []
+                if terms:
+                    words.append(_Word(piece, terms))
         return words
 
     def _doc_frequency(self, term: str) -> int:
@@ -227,7 +221,7 @@ class KnowledgeBase:
         replaced = better = False
         corrected: list[_Word] = []
         for word in words:
-            if len(word.parts) != 1 or len(word.text) < settings.correction_min_length \
+            if len(word.text) < settings.correction_min_length \
                     or not word.text.isalpha() or self._is_expansion_term(word):
                 corrected.append(word)
                 continue
@@ -258,16 +252,9 @@ class KnowledgeBase:
         return Or([Phrase(f, list(terms), slop=1) for f in PHRASE_FIELDS], boost=boost)
 
     def _word_query(self, word: _Word):
-        if len(word.parts) == 1:
-            return Or([self._term_query(t) for t in word.parts[0]]) if len(word.parts[0]) > 1 \
-                else self._term_query(word.parts[0][0])
-        alternatives = []
-        if word.joined:
-            alternatives.append(self._term_query(word.joined[0]))
-        parts = [t for part in word.parts for t in part]
-        if parts:
-            alternatives.append(self._sequence_query(parts))
-        return Or(alternatives)
+        if len(word.terms) == 1:
+            return self._term_query(word.terms[0])
+        return Or([self._term_query(t) for t in word.terms])
 
     def parse(self, text: str, syntax: str = "plain") -> ParsedQuery:
         if syntax == "advanced":
@@ -288,16 +275,24 @@ class KnowledgeBase:
                 Or([Phrase(f, flat, slop=settings.phrase_slop) for f in PHRASE_FIELDS],
                    boost=settings.phrase_boost)
             )
+        joined_terms = set()
         for first, second in zip(words, words[1:], strict=False):
             # "self harm" also finds "selfharm" (and "self-harm", indexed joined too).
-            joined = self._words(first.text + second.text)
-            if len(first.parts) == len(second.parts) == 1 and joined and joined[0].terms:
-                clauses.append(self._term_query(joined[0].terms[0], settings.joined_boost))
-        highlight_terms = set(flat) | {t for w in words for t in w.joined}
+            for joined in self._words(first.text + second.text):
+                if not self._doc_frequency(joined.terms[0]):
+                    continue
+                joined_terms.update(joined.terms)
+                clauses.append(self._term_query(joined.terms[0], settings.joined_boost))
+        highlight_terms = set(flat) | joined_terms
+        haystacks = [flat, *([term] for term in joined_terms)]
+
+        def in_query(variants) -> bool:
+            return any(contains_sequence(h, v) for h in haystacks for v in variants)
+
         for group in self._expansions:
-            if any(contains_sequence(flat, v) for variants in group for v in variants):
+            if any(in_query(variants) for variants in group):
                 for variants in group:
-                    if not any(contains_sequence(flat, v) for v in variants):
+                    if not in_query(variants):
                         clauses.append(
                             self._sequence_query(variants[0], settings.expansion_weight)
                         )

@@ -16,6 +16,7 @@ import yaml
 from kb.models import Section
 
 DEFAULT_TAXONOMY = Path(__file__).parent / "data" / "taxonomy.yaml"
+TOPIC_KEYS = {"id", "label", "terms", "abbreviations", "synonyms", "cues", "parent"}
 STRONG, WEAK, THRESHOLD, HEADING_FACTOR = 3, 1, 3, 3
 
 
@@ -73,7 +74,7 @@ def parse_taxonomy(data: dict) -> Taxonomy:
         where = f"topics[{i}]"
         if not isinstance(entry, dict) or "id" not in entry or "label" not in entry:
             raise TaxonomyError(f"{where} needs an id and a label")
-        unknown = set(entry) - {"id", "label", "terms", "abbreviations", "synonyms", "cues", "parent"}
+        unknown = set(entry) - TOPIC_KEYS
         if unknown:
             raise TaxonomyError(f"{where}: unknown keys {sorted(unknown)}")
         topics.append(

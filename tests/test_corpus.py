@@ -23,10 +23,12 @@ def test_shipped_corpus_loads(shipped_articles):
 def test_text_before_first_heading_is_the_introduction_section():
     article = parse_article(GOOD_FRONT + "Opening words.\n\n## First\n\nBody one.\n")
     intro, first = article.sections
-    assert (intro.id, intro.anchor, intro.title, intro.level) == ("t:introduction", "introduction", "T", 1)
+    assert (intro.id, intro.anchor, intro.title, intro.level) == (
+        "t:introduction", "introduction", "T", 1)
     assert intro.text == "Opening words."
     assert intro.breadcrumb == ("T",)
-    assert (first.id, first.title, first.position, first.breadcrumb) == ("t:first", "First", 1, ("First",))
+    assert (first.id, first.title, first.position, first.breadcrumb) == (
+        "t:first", "First", 1, ("First",))
 
 
 def test_no_introduction_when_the_body_starts_with_a_heading():

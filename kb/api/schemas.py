@@ -46,7 +46,8 @@ class SearchArgsSchema(QueryArgsSchema):
     )
     syntax = fields.String(
         load_default="plain", validate=validate.OneOf(["plain", "advanced"]),
-        metadata={"description": "`advanced` enables Whoosh query syntax (AND, OR, \"phrases\", field:term)."},
+        metadata={"description": "`advanced` enables Whoosh query syntax "
+                                 '(AND, OR, "phrases", field:term).'},
     )
 
 

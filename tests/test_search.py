@@ -1,0 +1,190 @@
+"""kb.search: plain-text queries, ranking, expansion, typos, snippets, facets, suggestions."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.corpus import load_corpus
+from kb.index import build_index
+from kb.models import Hit, SearchResults, Section, Suggestion
+from kb.search import InvalidQuery, KnowledgeBase, LiveKnowledgeBase
+
+MBT = "bpd-treatment-in-real-sessions:other-therapies-can-fit-different-patterns"
+TELEHEALTH_HEADING = (
+    "psychotherapy-for-personality-disorders:"
+    "telehealth-and-in-person-care-expand-access-to-transformative-therapy"
+)
+TELETHERAPY_TEXT = (
+    "psychotherapy-for-personality-disorders:"
+    "cultural-sensitivity-and-individualized-pacing-support-lasting-change"
+)
+
+
+def ids(results: SearchResults) -> list[str]:
+    return [hit.section.id for hit in results.hits]
+
+
+@pytest.mark.parametrize(
+    "query", ["mentalization", "MBT", "mentalisation", "Mentalization-Based Therapy", "mbt",
+              "what is mentalisation based therapy"],
+)
+def test_mentalization_queries_find_the_mbt_section_first(kb, query):
+    assert ids(kb.search(query))[0] == MBT
+
+
+@pytest.mark.parametrize("query", ["medication", "meds", "pills", "medicine"])
+def test_medication_synonyms_find_the_medication_passage_first(kb, query):
+    assert ids(kb.search(query))[0] == MBT  # the medication paragraph lives in that section
+
+
+@pytest.mark.parametrize("query", ["teletherapy", "telehealth", "tele-health"])
+def test_teletherapy_and_telehealth_meet(kb, query):
+    top = ids(kb.search(query))[:2]
+    assert set(top) == {TELEHEALTH_HEADING, TELETHERAPY_TEXT}
+
+
+def test_bpd_expands_to_borderline_personality_disorder(kb):
+    results = kb.search("BPD")
+    assert results.total > 0
+    assert all(h.section.article == "bpd-treatment-in-real-sessions" for h in results.hits[:3])
+
+
+@pytest.mark.parametrize("query", ["self-harm", "self harm", "selfharm"])
+def test_hyphenation_variants_agree(kb, query):
+    assert ids(kb.search(query))[0] == ids(kb.search("self-harm"))[0]
+    assert kb.search(query).total > 0
+
+
+def test_misspelling_is_corrected_with_did_you_mean(kb):
+    results = kb.search("medicaton")
+    assert results.corrected and results.did_you_mean == "medication"
+    assert ids(results)[0] == MBT
+
+
+def test_correct_words_are_left_alone(kb):
+    results = kb.search("medication")
+    assert results.did_you_mean is None and not results.corrected
+
+
+def test_unknown_short_words_are_not_forced_into_corrections(kb):
+    assert kb.search("kill myself").did_you_mean is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"unbalanced', "title:DBT", "DBT AND", "* OR (", "a:b:c", "((((", "NOT", "\\", "'", "~2^3"],
+)
+def test_plain_text_never_raises(kb, query):
+    results = kb.search(query)
+    assert isinstance(results, SearchResults)
+
+
+def test_query_syntax_is_text_by_default_and_advanced_on_request(kb):
+    assert kb.search("DBT AND telehealth", syntax="advanced").total <= kb.search(
+        "DBT AND telehealth").total
+    assert kb.search('"phone coaching"', syntax="advanced").total >= 1
+
+
+def test_snippets_mark_matches_and_escape_the_rest(kb):
+    hit = kb.search("phone coaching policy").hits[0]
+    assert "<mark>" in hit.snippet and "</mark>" in hit.snippet
+    stripped = hit.snippet.replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in stripped
+
+
+def test_html_in_articles_and_queries_is_escaped(tmp_path, make_article):
+    make_article("x.md", "Beware <script>alert(1)</script> & <b>bold</b> claims about DBT.\n")
+    build_index(load_corpus(make_article.corpus), tmp_path / "index")
+    kb = LiveKnowledgeBase(tmp_path / "index").get()
+    for query in ["<script>alert(1)</script> DBT", "script", "bold"]:
+        snippet = kb.search(query).hits[0].snippet
+        assert "<script>" not in snippet and "<b>" not in snippet
+        assert "&lt;script&gt;" in snippet or "&lt;b&gt;" in snippet
+
+
+def test_filters_and_facets(kb):
+    everything = kb.search("skills")
+    assert everything.total >= 3
+    topic_counts = {f.value: f.count for f in everything.topic_facets}
+    article_counts = {f.value: f.count for f in everything.article_facets}
+    assert sum(article_counts.values()) == everything.total
+    dbt_only = kb.search("skills", topic="dbt")
+    assert dbt_only.total == topic_counts["dbt"]
+    assert all("dbt" in h.section.topics for h in dbt_only.hits)
+    one_article = kb.search("skills", article="bpd-treatment-in-real-sessions")
+    assert one_article.total == article_counts["bpd-treatment-in-real-sessions"]
+
+
+@pytest.mark.parametrize(("topic", "article"), [("nonsense", None), (None, "no-such-article")])
+def test_unknown_filters_are_invalid_queries(kb, topic, article):
+    with pytest.raises(InvalidQuery):
+        kb.search("skills", topic=topic, article=article)
+
+
+def test_pagination_walks_the_whole_result_set(kb):
+    total = kb.search("therapy", limit=50).total
+    seen = []
+    for offset in range(0, total, 3):
+        page = kb.search("therapy", limit=3, offset=offset)
+        assert page.total == total
+        seen.extend(ids(page))
+    assert len(seen) == total == len(set(seen))
+    assert kb.search("therapy", offset=total).hits == ()
+
+
+@pytest.mark.parametrize("query", ["I want to kill myself", "self harm", "suicidal", "crisis"])
+def test_crisis_queries_carry_a_notice(kb, query):
+    assert [n.kind for n in kb.search(query).notices] == ["crisis"]
+
+
+def test_ordinary_queries_carry_no_notice(kb):
+    assert kb.search("mentalization").notices == ()
+
+
+def test_results_are_kb_models(kb):
+    results = kb.search("dbt")
+    assert all(isinstance(h, Hit) and isinstance(h.section, Section) for h in results.hits)
+    assert all(isinstance(s, Suggestion) for s in kb.suggest("dbt"))
+
+
+def test_empty_and_stopword_queries_return_nothing(kb):
+    assert kb.search("   ").total == 0
+    assert kb.search("the and of").total == 0
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [("me", "Medication"), ("ment", "Mentalization-based therapy"), ("dbt", "DBT"),
+     ("fam", "Family Involvement Can Help, If It Does Not Become Blame")],
+)
+def test_suggestions_complete_titles_topics_and_terms(kb, prefix, expected):
+    texts = [s.text for s in kb.suggest(prefix)]
+    assert expected in texts
+
+
+def test_suggestions_complete_the_last_word(kb):
+    texts = [s.text for s in kb.suggest("phone coa")]
+    assert "phone coaching" in texts
+
+
+def test_suggestions_need_two_characters(kb):
+    assert kb.suggest("m") == ()
+
+
+def test_related_sections_exclude_the_section_itself(kb):
+    related = kb.related(MBT, limit=3)
+    assert 0 < len(related) <= 3
+    assert MBT not in [s.id for s in related]
+
+
+def test_related_of_unknown_section(kb):
+    from kb.search import SectionNotFound
+
+    with pytest.raises(SectionNotFound):
+        kb.related("nope:nope")
+
+
+def test_knowledge_base_opens_one_build(index_dir):
+    from kb.index import current_build
+
+    assert KnowledgeBase(current_build(index_dir)).section_count() == 11
