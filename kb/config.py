@@ -15,12 +15,33 @@ from kb.safety import DEFAULT_MESSAGE, DEFAULT_TITLE
 SETTINGS: dict[str, tuple[object, str]] = {
     "KB_CORPUS_DIR": ("corpus", "Directory of Markdown articles that `kb build` reads."),
     "KB_INDEX_DIR": ("index", "Directory of index builds that the server reads."),
+    "KB_TAXONOMY": (
+        "",
+        "Path of a taxonomy YAML file to use instead of the packaged kb/data/taxonomy.yaml "
+        "(read by `kb build` and the server from the environment).",
+    ),
     "KB_CORS_ORIGINS": (
         [],
         "Origins allowed to call the API from a browser, as a JSON list "
         '(e.g. `["https://clinic.example"]`). Empty: no cross-origin access.',
     ),
     "KB_LOG_QUERIES": (False, "Log raw query text. Off by default: queries are health data."),
+    "KB_RATE_LIMIT": (
+        "20 per second;600 per minute",
+        "Per-client request limit for the API (flask-limiter syntax). Empty: no limit.",
+    ),
+    "KB_RATE_LIMIT_STORAGE": (
+        "memory://",
+        "Where rate-limit counters live, e.g. `redis://host:6379` to share them across "
+        "processes. In memory, each worker process counts on its own.",
+    ),
+    "KB_PROXY_COUNT": (
+        0,
+        "How many reverse proxies in front of kb to trust for the client address "
+        "(X-Forwarded-For), which the rate limit keys on.",
+    ),
+    "KB_MAX_URL_LENGTH": (8000, "Longest accepted URL path and query string (else 414)."),
+    "KB_MAX_BODY_BYTES": (16384, "Largest accepted request body (else 413)."),
     "KB_CRISIS_TITLE": (DEFAULT_TITLE, "Title of the notice shown for crisis queries."),
     "KB_CRISIS_MESSAGE": (DEFAULT_MESSAGE, "Text of the notice shown for crisis queries."),
     "KB_CRISIS_RESOURCES": (

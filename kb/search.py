@@ -325,7 +325,7 @@ class KnowledgeBase:
             clauses.append(Term("topics", topic))
         if article:
             if article not in self.articles:
-                raise InvalidQuery(f"unknown article {article!r}; see /api/v1/articles")
+                raise ArticleNotFound(article)
             clauses.append(Term("article", article))
         if not clauses:
             return None

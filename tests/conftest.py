@@ -37,7 +37,7 @@ def kb(index_dir):
 
 @pytest.fixture
 def app(index_dir):
-    return create_app({"TESTING": True, "KB_INDEX_DIR": str(index_dir)})
+    return create_app({"TESTING": True, "KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": ""})
 
 
 @pytest.fixture
@@ -67,4 +67,5 @@ def make_article(tmp_path):
 @pytest.fixture(scope="session")
 def live_server(index_dir):
     """kb served on a loopback port for the whole session: yields its base URL."""
-    yield from serve_app(create_app({"KB_INDEX_DIR": str(index_dir)}))
+    # Many tests share this server; the rate limit has tests of its own.
+    yield from serve_app(create_app({"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": ""}))

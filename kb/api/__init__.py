@@ -11,7 +11,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_smorest import Api
 
     from kb import __version__
-    from kb.api import errors, pages, schemas, state, views
+    from kb.api import errors, hardening, pages, schemas, state, views
     from kb.config import load_settings
 
     app = Flask(__name__, static_folder="../static", template_folder="../templates")
@@ -45,6 +45,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     errors.init_app(app)
     state.init_app(app)
+    hardening.init_app(app)
+    if app.config["KB_PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = int(app.config["KB_PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     CORS(
         app,
         resources={r"/api/*": {"origins": list(app.config["KB_CORS_ORIGINS"])}},

@@ -60,8 +60,8 @@ def handle_http_exception(exc: HTTPException):
     headers = dict(data.get("headers") or {})
     if exc.code == 405 and exc.valid_methods:
         headers["Allow"] = ", ".join(exc.valid_methods)
-    if exc.code == 429 and getattr(exc, "retry_after", None):
-        headers.setdefault("Retry-After", str(exc.retry_after))
+    if exc.code == 429:
+        message = f"too many requests (limit: {exc.description}); retry after the Retry-After delay"
     response = error_response(exc.code or 500, message, data.get("code"), details, headers)
     for name, value in (exc.get_headers() if exc.response is None else []):
         if name.lower() not in ("content-type", "content-length"):

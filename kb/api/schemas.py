@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from kb.models import SECTION_ID_SEPARATOR
+from kb.topics import load_taxonomy
 
 MAX_LIMIT = 50
 MAX_OFFSET = 10_000
@@ -19,10 +20,17 @@ class QueryArgsSchema(Schema):
     """Query-string arguments. Unknown parameters are ignored (cache-busters must not fail)."""
 
 
+# Control characters other than tab and line breaks: never typed by a person.
+CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
 def query_text(max_length: int, required: bool = True, minimum: int = 1):
     return fields.String(
         required=required,
-        validate=validate.Length(min=minimum, max=max_length),
+        validate=[
+            validate.Length(min=minimum, max=max_length),
+            validate.Regexp(CONTROL_CHARACTERS, error="must not contain control characters"),
+        ],
         metadata={"description": "Plain text; quotes, colons and operators are just text."},
     )
 
@@ -38,7 +46,8 @@ class SearchArgsSchema(QueryArgsSchema):
         metadata={"description": "Hits to skip, for paging."},
     )
     topic = fields.String(
-        validate=validate.Regexp(SLUG_PATTERN), metadata={"description": "Only this topic id."}
+        validate=validate.OneOf([t.id for t in load_taxonomy().topics]),
+        metadata={"description": "Only sections with this topic id (see /api/v1/topics)."},
     )
     article = fields.String(
         validate=validate.Regexp(SLUG_PATTERN),

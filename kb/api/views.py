@@ -94,6 +94,7 @@ def article_json(article: Article, with_toc: bool = False) -> dict:
 class Search(MethodView):
     @blp.arguments(schemas.SearchArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, schemas.SearchResultSchema)
+    @blp.alt_response(404, description="Unknown article filter", schema=schemas.ErrorSchema)
     def get(self, q, limit, offset, topic=None, article=None, syntax="plain"):
         """Search sections.
 
@@ -108,6 +109,9 @@ class Search(MethodView):
                                 syntax=syntax)
         except InvalidQuery as exc:
             abort(422, message=str(exc), code="invalid_parameter")
+        except ArticleNotFound:
+            abort(404, message=f"no article {article!r} to filter by; see /api/v1/articles",
+                  code="article_not_found")
         return results_json(results, kb)
 
 

@@ -1,0 +1,133 @@
+"""What an open-internet deployment needs around the API: privacy headers, conditional GET,
+size limits, per-client rate limits, and logs that never hold a query unless asked to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from urllib.parse import unquote_to_bytes
+
+from flask import Flask, current_app, g, request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestURITooLarge
+
+from kb.api.state import get_kb
+
+log = logging.getLogger("kb.requests")
+
+# Search and suggest URLs hold what someone typed about their health: no browser or proxy
+# should keep them. Other reads are public documents and may be cached briefly.
+PRIVATE_ENDPOINTS = {"api.Search", "api.Suggest"}
+PRIVATE_CACHE = "no-store"
+PUBLIC_CACHE = "public, max-age=300"
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["KB_MAX_BODY_BYTES"])
+    _init_rate_limits(app)
+    app.before_request(_refuse_oversized_requests)
+    app.before_request(_answer_not_modified)
+    app.after_request(_security_headers)
+    app.after_request(_cache_headers)
+    if app.config["KB_LOG_QUERIES"]:
+        app.before_request(_start_timer)
+        app.after_request(_log_query)
+
+
+def _refuse_oversized_requests():
+    """414/413 for oversized requests, 400 for a query string that is not UTF-8.
+
+    Werkzeug would quietly turn undecodable bytes into U+FFFD and search for that; a
+    client sending them has a bug worth hearing about.
+    """
+    try:
+        unquote_to_bytes(request.query_string.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the query string is not valid UTF-8 once percent-decoded") from None
+    limit = current_app.config["KB_MAX_URL_LENGTH"]
+    if len(request.full_path) > limit:
+        raise RequestURITooLarge(f"the URL is longer than {limit} characters")
+    body_limit = current_app.config["KB_MAX_BODY_BYTES"]
+    if (request.content_length or 0) > body_limit:
+        raise RequestEntityTooLarge(f"the request body is larger than {body_limit} bytes")
+
+
+def _is_conditional_read() -> bool:
+    return (
+        request.method in ("GET", "HEAD")
+        and request.endpoint is not None
+        and request.endpoint.startswith("api.")
+        and request.endpoint != "api.Health"
+    )
+
+
+def _etag() -> str:
+    """Same index build + same URL = same body, so the build version makes a strong ETag."""
+    digest = hashlib.sha256(f"{get_kb().version}\0{request.full_path}".encode()).hexdigest()
+    return digest[:32]
+
+
+def _answer_not_modified():
+    if _is_conditional_read() and request.if_none_match:
+        g.etag = _etag()
+        if request.if_none_match.contains(g.etag):
+            response = current_app.response_class(status=304)
+            response.set_etag(g.etag)
+            return response
+    return None
+
+
+def _start_timer():
+    g.request_started = time.perf_counter()
+
+
+def _security_headers(response):
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Cross-Origin-Resource-Policy", "cross-origin")
+    return response
+
+
+def _cache_headers(response):
+    if not _is_conditional_read() or response.status_code not in (200, 304):
+        if request.endpoint and request.endpoint.startswith("api."):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+    private = request.endpoint in PRIVATE_ENDPOINTS
+    response.headers["Cache-Control"] = PRIVATE_CACHE if private else PUBLIC_CACHE
+    if response.status_code == 200:
+        response.set_etag(g.get("etag") or _etag())
+    return response
+
+
+def _log_query(response):
+    """The opt-in query log (KB_LOG_QUERIES): full URL, status and time of each request.
+
+    Off by default. Access logs (kb.serving, gunicorn.conf.py) never include query strings.
+    """
+    elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+    log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"),
+             response.status_code, elapsed)
+    return response
+
+
+def _client_key() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _init_rate_limits(app: Flask) -> None:
+    """Per-client limits (flask-limiter), in memory by default; off when the setting is empty."""
+    from flask_limiter import Limiter
+
+    limits = app.config["KB_RATE_LIMIT"]
+    limiter = Limiter(
+        _client_key,
+        app=app,
+        default_limits=[limits] if limits else [],
+        storage_uri=app.config["KB_RATE_LIMIT_STORAGE"],
+        headers_enabled=True,
+        enabled=bool(limits),
+        default_limits_exempt_when=lambda: not (request.endpoint or "").startswith("api."),
+    )
+    app.extensions["kb-limiter"] = limiter
