@@ -105,7 +105,7 @@ _file_command(
 )
 _file_command(
     "markdown",
-    "Markdown file, with or without front matter",
+    "Markdown file (front matter optional)",
     "kb import markdown notes.md --replace",
 )
 
@@ -335,6 +335,9 @@ def _client(index_dir: str, url: str | None):
     from kb.index import IndexNotFound, current_build
 
     if url:
+        if not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"{url!r} is not an http:// or https:// URL",
+                                     param_hint="--url")
         return KBClient(url)
     try:
         current_build(index_dir)
@@ -386,6 +389,11 @@ def _check_fields(view: _View, fmt: str, fields: list[str] | None) -> None:
 
 
 def _emit(body: dict, view: _View, fmt: str, fields: list[str] | None) -> None:
+    """Print the API's JSON: as it is (indent 2), one row per line, or as a table.
+
+    Indenting always, even in pipes, keeps the output identical wherever it goes; --nl is
+    the compact form for pipes.
+    """
     import json
 
     if fmt == "table":
@@ -402,6 +410,7 @@ def _emit(body: dict, view: _View, fmt: str, fields: list[str] | None) -> None:
 
 
 def _pick(row: dict, fields: list[str]) -> dict:
+    """The row with only `fields`, in the order the user gave them."""
     return {name: row.get(name) for name in fields}
 
 
@@ -419,6 +428,7 @@ def _cell(value) -> str:
 
 
 def _emit_table(body: dict, view: _View, fields: list[str] | None) -> None:
+    """Rows as columns (search adds rank, notices and a footer); one object as records."""
     columns = fields or list(view.columns)
     if view.rows is None:
         _emit_record(body, columns)
@@ -430,8 +440,14 @@ def _emit_table(body: dict, view: _View, fields: list[str] | None) -> None:
         _emit_search_notes(body)
     _emit_columns(rows, columns)
     if view.rows == "hits":
-        shown = f"{body['offset'] + 1}-{body['offset'] + len(rows)}" if rows else "none"
-        click.echo(f"{shown} of {body['total']} hits")
+        click.echo(_hits_footer(body["offset"], len(rows), body["total"]))
+
+
+def _hits_footer(offset: int, shown: int, total: int) -> str:
+    """Which hits the table shows, so people know there are more pages."""
+    if shown:
+        return f"{offset + 1}-{offset + shown} of {total} hits"
+    return f"no hits at offset {offset} ({total} in all)" if total else "no hits"
 
 
 def _emit_columns(rows: list[dict], columns: list[str]) -> None:
@@ -496,7 +512,7 @@ def search_command(query, topic, article, limit, offset, syntax, index_dir, url,
     \b
     Examples:
       kb search mentalization --table
-      kb search "emotion regulation" --topic dbt --nl --fields id,title
+      kb search "emotion regulation" --topic emotion-regulation --nl --fields id,title
       kb search medicaton --url http://127.0.0.1:5000
     """
     _lookup("search", lambda c: c.search(query, limit=limit, offset=offset, topic=topic,
@@ -513,7 +529,7 @@ def section_command(section_id, index_dir, url, fmt, fields):
 
     \b
     Example:
-      kb section psychotherapy-for-personality-disorders:mentalization-based-therapy --table
+      kb section psychotherapy-for-personality-disorders:introduction --table
     """
     _lookup("section", lambda c: c.section(section_id), index_dir, url, fmt, fields)
 
@@ -528,7 +544,7 @@ def related_command(section_id, limit, index_dir, url, fmt, fields):
 
     \b
     Example:
-      kb related psychotherapy-for-personality-disorders:mentalization-based-therapy --table
+      kb related psychotherapy-for-personality-disorders:introduction --limit 3 --table
     """
     _lookup("related", lambda c: c.related(section_id, limit=limit), index_dir, url, fmt,
             fields)
@@ -583,7 +599,7 @@ def topic_command(topic_id, index_dir, url, fmt, fields):
 
     \b
     Example:
-      kb topic mbt --table
+      kb topic mentalization --table
     """
     _lookup("topic", lambda c: c.topic(topic_id), index_dir, url, fmt, fields)
 

@@ -230,6 +230,8 @@ class KBClient:
                 if attempt >= self.retries:
                     raise _transport_error(exc, self.base_url) from exc
                 self._sleep(attempt)
+            except requests.RequestException as exc:  # a bad URL: retrying cannot help
+                raise KBError(None, "request_error", f"cannot ask {url}: {exc}") from exc
             else:
                 if response.status_code != 503 or attempt >= self.retries:
                     return _decode(response)

@@ -9,7 +9,8 @@ from tests.helpers import assert_error
 
 
 def test_privacy_and_security_headers(client):
-    for path in ["/api/v1/search?q=dbt", "/api/v1/health", "/articles/bpd-treatment-in-real-sessions"]:
+    paths = ["/api/v1/search?q=dbt", "/api/v1/health", "/articles/bpd-treatment-in-real-sessions"]
+    for path in paths:
         response = client.get(path)
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
