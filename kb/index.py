@@ -159,8 +159,11 @@ def current_build(index_dir: str | Path) -> Path:
         raise IndexNotFound(
             f"no index in {index_dir}: run `kb build` to create it"
         ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexNotFound(f"index pointer {index_dir / CURRENT_FILE} is unreadable ({exc}): "
+                            "run `kb build` to rebuild it") from None
     build = index_dir / BUILDS_DIR / name
-    if not name or not (build / META_FILE).is_file():
+    if not name or "/" in name or name.startswith(".") or not (build / META_FILE).is_file():
         raise IndexNotFound(f"index in {index_dir} is damaged (missing {name or 'build'}): "
                             "run `kb build` to rebuild it")
     return build
@@ -174,8 +177,10 @@ def read_build(build: Path) -> tuple[object, list[Article], dict]:
             json.loads((build / SNAPSHOT_FILE).read_text(encoding="utf-8"))
         )
         ix = whoosh_index.open_dir(str(build))
-    except (OSError, ValueError, KeyError, whoosh_index.IndexError) as exc:
-        raise IndexNotFound(f"index build {build} is unreadable ({exc}): run `kb build`") from exc
+    except Exception as exc:  # noqa: BLE001 - any damage (EOF, pickle, missing file) means the same
+        raise IndexNotFound(
+            f"index build {build} is unreadable ({type(exc).__name__}: {exc}): run `kb build`"
+        ) from exc
     return ix, articles, meta
 
 

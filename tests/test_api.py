@@ -18,7 +18,8 @@ def test_search_returns_the_documented_envelope(client):
     assert list(hit) == HIT_KEYS
     assert hit["id"] == MBT
     assert hit["article"] == "bpd-treatment-in-real-sessions"
-    assert hit["url"] == "/articles/bpd-treatment-in-real-sessions#" + hit["anchor"]
+    assert hit["url"] == (
+        "http://localhost/articles/bpd-treatment-in-real-sessions#" + hit["anchor"])
     assert "<mark>" in hit["snippet"]
     assert set(body["facets"]) == {"topics", "articles"}
 

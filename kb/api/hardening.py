@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.after_request(_cache_headers)
     if app.config["KB_LOG_QUERIES"]:
+        _enable_query_log()
         app.before_request(_start_timer)
         app.after_request(_log_query)
 
@@ -64,7 +65,8 @@ def _is_conditional_read() -> bool:
 
 def _etag() -> str:
     """Same index build + same URL = same body, so the build version makes a strong ETag."""
-    digest = hashlib.sha256(f"{get_kb().version}\0{request.full_path}".encode()).hexdigest()
+    key = f"{get_kb().version}\0{request.host}\0{request.full_path}"  # urls in bodies are absolute
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return digest[:32]
 
 
@@ -99,6 +101,16 @@ def _cache_headers(response):
     if response.status_code == 200:
         response.set_etag(g.get("etag") or _etag())
     return response
+
+
+def _enable_query_log() -> None:
+    """The operator asked for it: make sure the records reach stderr at INFO."""
+    log.setLevel(logging.INFO)
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
 
 
 def _log_query(response):

@@ -18,8 +18,11 @@ NOT_FOUND = {"description": "Not found", "schema": schemas.ErrorSchema}
 
 
 def section_url(section: Section, article: Article) -> str:
-    """Where a person reads the section: the clinic's own page if set, else kb's page."""
-    base = article.url or url_for("pages.article_page", slug=article.slug)
+    """Where a person reads the section: the clinic's own page if set, else kb's page.
+
+    Absolute, because the caller is often another site (the widget) or a script.
+    """
+    base = article.url or url_for("pages.article_page", slug=article.slug, _external=True)
     return f"{base}#{section.anchor}"
 
 
@@ -81,7 +84,7 @@ def article_json(article: Article, with_toc: bool = False) -> dict:
         "summary": article.summary,
         "source": article.source,
         "published": article.published,
-        "url": article.url or url_for("pages.article_page", slug=article.slug),
+        "url": article.url or url_for("pages.article_page", slug=article.slug, _external=True),
         "section_count": len(article.sections),
         "topics": topics,
     }
