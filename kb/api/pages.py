@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
 
 from kb.api.render import render_markdown
 from kb.api.state import get_kb
 from kb.search import ArticleNotFound
 
 bp = Blueprint("pages", __name__)
+
+WIDGET_DIR = Path(__file__).resolve().parent.parent / "static" / "widget"
+WIDGET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# Clinics embed the widget by a fixed URL, so a day of caching (then revalidation by ETag).
+WIDGET_CACHE_SECONDS = 86_400
 
 # No third-party hosts, no inline scripts: only kb's own files may load.
 CONTENT_SECURITY_POLICY = (
@@ -21,6 +28,32 @@ CONTENT_SECURITY_POLICY = (
 def strict_headers(response):
     if response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
+
+
+@bp.get("/")
+def index():
+    """The demo page: the widget embedded exactly as a clinic would, with the instructions."""
+    try:
+        articles = sorted(get_kb().articles.values(), key=lambda a: a.title.lower())
+    except Exception:  # no usable index yet: the page still explains the widget
+        current_app.logger.warning("demo page rendered without an index", exc_info=True)
+        articles = []
+    return render_template("index.html", articles=articles)
+
+
+@bp.get("/widget/<path:filename>")
+def widget_asset(filename):
+    """The embeddable widget's own files (kb-search.js, kb-search.css)."""
+    mimetype = WIDGET_TYPES.get(Path(filename).suffix)
+    if mimetype is None:
+        abort(404, description=f"no widget file {filename!r}")
+    response = send_from_directory(WIDGET_DIR, filename, max_age=WIDGET_CACHE_SECONDS)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Cache-Control"] = f"public, max-age={WIDGET_CACHE_SECONDS}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Loadable from any clinic page, including ones that require CORP (COEP: require-corp).
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
 
 

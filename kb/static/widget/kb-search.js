@@ -165,8 +165,8 @@
         const url = r.url ? safeUrl(r.url) : null;
         return h("li", null,
           h("span", { class: "kb-res-name", text: r.name }),
-          tel ? [" ", h("a", { href: "tel:" + tel, "aria-label": `${L.call} ${r.name}: ${r.phone}`, text: r.phone })] : null,
-          url ? [" ", h("a", { href: url, rel: "noopener", text: new URL(url).host + new URL(url).pathname.replace(/\/$/, "") })] : null,
+          tel ? [": ", h("a", { href: "tel:" + tel, "aria-label": `${L.call} ${r.name}: ${r.phone}`, text: r.phone })] : null,
+          url ? [tel ? ", " : ": ", h("a", { href: url, rel: "noopener", text: new URL(url).host + new URL(url).pathname.replace(/\/$/, "") })] : null,
           r.text ? [" ", h("span", { text: r.text })] : null);
       })) : null)));
   };
@@ -218,10 +218,10 @@
           const i = n++;
           const trail = [hit.article_title, ...(hit.breadcrumb || []).slice(0, -1)]
             .filter((t, k, all) => t && all.indexOf(t) === k && t !== hit.title);
-          return option(i, { class: "kb-opt kb-hit", href: hitHref(hit), "aria-labelledby": `kb-t-${i} kb-m-${i}`, "aria-describedby": `kb-s-${i}` },
-            h("span", { id: `kb-t-${i}`, class: "kb-hit-title", text: hit.title }),
-            h("span", { id: `kb-m-${i}`, class: "kb-hit-meta", text: trail.join(" \u203a ") }),
-            h("span", { id: `kb-s-${i}`, class: "kb-snippet" }, snippetNodes(hit.snippet)));
+          return option(i, { class: "kb-opt kb-hit", href: hitHref(hit) },
+            h("span", { class: "kb-hit-title", text: hit.title }),
+            h("span", { class: "kb-hit-meta", text: trail.join(" \u203a ") }),
+            h("span", { class: "kb-snippet" }, snippetNodes(hit.snippet)));
         })));
     }
     setActive(-1);
@@ -233,12 +233,12 @@
     dym.replaceChildren();
     if (res.did_you_mean) {
       const alt = String(res.did_you_mean);
-      dym.append(res.corrected && hits.length
-        ? h("p", null, L.showingFor + " \u201c", h("strong", { text: alt }), "\u201d")
-        : h("p", null, L.didYouMean + " ",
-          h("button", { type: "button", class: "kb-linkbtn", onclick: () => pick(alt), text: alt }), "?"));
+      const corrected = res.corrected && hits.length;
+      dym.append(h("p", null, (corrected ? L.showingFor : L.didYouMean) + " ",
+        h("button", { type: "button", class: "kb-linkbtn", onclick: () => pick(alt), text: alt }),
+        corrected ? "" : "?"));
     }
-    setOpen(document.activeElement === host && root.activeElement === input || options.length > 0);
+    setOpen(true);
   };
 
   const getJson = async (path, params, signal) => {
