@@ -40,7 +40,8 @@ from pathlib import Path
 
 import yaml
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+from kb.corpus import SLUG_RE  # the importer writes what the corpus loader accepts
+
 SLUG_MAX_LENGTH = 80
 SUMMARY_MAX_CHARS = 200
 TITLE_WORDS_FROM_TEXT = 8
