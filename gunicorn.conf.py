@@ -8,11 +8,17 @@ import os
 
 bind = os.environ.get("KB_BIND", "127.0.0.1:8000")
 
-# Search is CPU-bound Python, so processes give the parallelism; a few threads per process
-# keep keep-alive connections and slow clients from blocking a worker. On 2 cores: 3 x 4.
+# Search is CPU-bound Python: processes give the parallelism (one per core, plus one to
+# cover a worker that is writing a response or restarting). Threads do not add CPU under
+# the GIL; they only make requests of one process wait for each other, which shows as tail
+# latency. Measured with benchmarks/load.py on 2 cores (3 runs, median; docs/deploying.md):
+# 3 workers x 1 thread vs 3 x 4 at 8 connections: typical queries p99 13 ms vs 58 ms,
+# long-tail queries 434 vs 312 req/s. gthread (even with 1 thread) keeps idle keep-alive
+# connections (nginx's upstream pool) in its event loop, which the sync worker cannot.
+# In front of the open internet, put nginx before kb: it buffers slow clients.
 workers = int(os.environ.get("KB_WORKERS", multiprocessing.cpu_count() + 1))
 worker_class = "gthread"
-threads = int(os.environ.get("KB_THREADS", 4))
+threads = int(os.environ.get("KB_THREADS", 1))
 
 # Each worker loads the app itself (no preload), so `kill -HUP` reloads code gracefully.
 preload_app = False
@@ -21,6 +27,14 @@ graceful_timeout = 30   # on HUP/TERM, requests in flight may finish
 keepalive = 5
 max_requests = 10000    # recycle workers now and then, staggered
 max_requests_jitter = 1000
+
+# gunicorn >= 25 opens a control socket for `gunicornc` at ~/.gunicorn/gunicorn.ctl by default:
+# one fixed path per user, so two kb instances on one host (replicas, tests) would take it
+# from each other. kb is managed with signals (HUP, TERM), so it is off unless asked for.
+if os.environ.get("KB_CONTROL_SOCKET"):
+    control_socket = os.environ["KB_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 
 # Request line and header limits (the app refuses long URLs with a JSON 414 as well).
 limit_request_line = 8190
