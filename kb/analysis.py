@@ -83,6 +83,34 @@ class SpellingFilter(Filter):
             yield token
 
 
+class StopFilterKeepingPositions(StopFilter):
+    """Whoosh's StopFilter, but renumbering keeps tokens that share a position together.
+
+    The plain filter renumbers every kept token to the next position, which moved a
+    hyphenated word's joined form ("transferencefocused") into a position of its own and
+    pushed the following parts one word further: "Transference-Focused Psychotherapy"
+    then never matched the phrase "transference focused psychotherapy" (nor "TFP", which
+    expands to it). Here positions still close up over removed stop words, as before.
+    """
+
+    def __init__(self, minsize=1, **kwargs):
+        super().__init__(minsize=minsize, renumber=False, **kwargs)
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__ and self.__dict__ == other.__dict__
+
+    def __call__(self, tokens):
+        original = new = None
+        for token in super().__call__(tokens):
+            if token.positions and not token.stopped:
+                if original is None:
+                    original = new = token.pos
+                elif token.pos != original:
+                    original, new = token.pos, new + 1
+                token.pos = new
+            yield token
+
+
 @lru_cache(maxsize=1)
 def spelling_variants() -> dict[str, str]:
     from kb.topics import load_taxonomy
@@ -101,7 +129,7 @@ def make_analyzer(stem: bool = True, stopwords: bool = True):
     """The analyzer for body, title and breadcrumb fields (and for queries against them)."""
     analyzer = HyphenAwareTokenizer() | LowercaseFilter() | SpellingFilter(spelling_variants())
     if stopwords:
-        analyzer = analyzer | StopFilter(minsize=1)
+        analyzer = analyzer | StopFilterKeepingPositions(minsize=1)
     if stem:
         # Porter would stem "mentalization" to "mental"; the taxonomy's stem overrides fix such
         # words to a stem of their own, and the stemmer leaves those stems alone.

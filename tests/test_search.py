@@ -191,3 +191,40 @@ def test_knowledge_base_opens_one_build(index_dir):
     from kb.index import current_build
 
     assert KnowledgeBase(current_build(index_dir)).section_count() == 11
+
+
+# -- ranking internals (benchmarks/): feedback, rank(), the results cache ---------------------
+
+
+@pytest.mark.parametrize("query", ["teletherapy", "skills", "family crisis plan", "meds"])
+def test_feedback_reranks_but_adds_no_results(index_dir, query):
+    from dataclasses import replace
+
+    from kb.index import current_build
+    from kb.search import RankingSettings
+
+    build = current_build(index_dir)
+    with_feedback = KnowledgeBase(build).search(query, limit=50)
+    without = KnowledgeBase(build, ranking=replace(RankingSettings(), feedback_docs=0)).search(
+        query, limit=50)
+    assert RankingSettings().feedback_docs > 0
+    assert with_feedback.total == without.total
+    assert set(ids(with_feedback)) == set(ids(without))
+    assert with_feedback.topic_facets == without.topic_facets
+
+
+@pytest.mark.parametrize("query", ["therapy", "what is mentalisation based therapy", "DBT"])
+def test_rank_is_search_ranking(kb, query):
+    ranked = kb.rank(query, limit=10)
+    results = kb.search(query, limit=10)
+    assert [section_id for section_id, _ in ranked] == ids(results)
+    assert [round(score, 4) for _, score in ranked] == [h.score for h in results.hits]
+
+
+def test_repeated_searches_are_answered_from_the_cache_per_filter(kb):
+    first = kb.search("phone coaching", limit=3, offset=1)
+    assert kb.search("phone  coaching", limit=3, offset=1) is first
+    unfiltered = kb.search("skills")
+    filtered = kb.search("skills", topic="dbt")
+    assert filtered is not unfiltered and filtered.total <= unfiltered.total
+    assert all("dbt" in h.section.topics for h in filtered.hits)
