@@ -193,9 +193,13 @@ def main() -> None:
         build, docs, queries = setup()
         res = measure(build, docs, queries, systems, args.passes, print)
         # The cached repeat: the same query again, answered from the results cache.
+        # Each query is asked twice in a row: a pass over all of them first would evict
+        # the earliest from the bounded cache (RESULTS_CACHE_SIZE) before their repeat.
         kb_cached = kb_factory(RankingSettings(), cache=True)(build)
-        timed(kb_cached, queries)
-        cached = timed(kb_cached, queries)
+        cached = []
+        for query in queries:
+            timed(kb_cached, [query])
+            cached.extend(timed(kb_cached, [query]))
         res["kb (cached repeat)"] = {"p50_ms": percentile(cached, 50),
                                      "p95_ms": percentile(cached, 95), "n": len(cached)}
         results["corpora"][corpus] = {"documents": len(docs), "queries": len(queries),

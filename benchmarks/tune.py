@@ -33,7 +33,7 @@ from kb.search import RankingSettings  # noqa: E402
 ORIGINAL = RankingSettings(
     k1=1.2, b=0.75, idf="whoosh", title_weight=1.0, body_weight=1.0, breadcrumb_weight=1.0,
     phrase_boost=1.0, phrase_slop=2, phrase_max_terms=10**6, joined_boost=0.5,
-    expansion_weight=0.6,
+    expansion_weight=0.6, absent_word_expansion_weight=0.0,
     correction_min_length=5, correction_distance_two_length=8,
     feedback_docs=0, feedback_terms=10, feedback_weight=0.5,
 )
@@ -57,6 +57,11 @@ LEVERS = [
         ("0.6", {"expansion_weight": 0.6}, True), ("0.4", {"expansion_weight": 0.4}, True),
         ("0.2", {"expansion_weight": 0.2}, True),
         ("0 (off; breaks meds/BPD/MBT)", {"expansion_weight": 0.0}, False),
+    ]),
+    ("expansion weight when the typed word is in no document", [
+        ("0 (off: the weight above)", {"absent_word_expansion_weight": 0.0}, True),
+        ("0.6", {"absent_word_expansion_weight": 0.6}, True),
+        ("1.0", {"absent_word_expansion_weight": 1.0}, True),
     ]),
     ("phrase boost / slop", [
         ("0 (off)", {"phrase_boost": 0.0}, True),

@@ -30,10 +30,18 @@ POSSESSIVE_RE = re.compile(r"['’]s$")
 
 
 class HyphenAwareTokenizer(Tokenizer):
-    """Words, with hyphenated compounds emitted as parts plus the joined form."""
+    """Words, with hyphenated compounds emitted as parts plus the joined form.
+
+    `joiner` glues the parts of the joined form: "" for searching ("selfharm" and
+    "self-harm" meet), "-" for the vocabulary that completions and corrections are drawn
+    from, so people are offered "self-harm", the word as written, never "selfharm".
+    """
+
+    def __init__(self, joiner: str = ""):
+        self.joiner = joiner
 
     def __eq__(self, other):
-        return other.__class__ is self.__class__
+        return other.__class__ is self.__class__ and other.joiner == self.joiner
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kw):
@@ -63,7 +71,7 @@ class HyphenAwareTokenizer(Tokenizer):
                 yield emit(part, startchar, endchar)
                 if i == 0 and len(parts) > 1:
                     # The joined form shares the first part's position so phrases still work.
-                    yield emit("".join(p for p, _, _ in parts), startchar, parts[-1][2])
+                    yield emit(self.joiner.join(p for p, _, _ in parts), startchar, parts[-1][2])
                 pos += 1
 
 

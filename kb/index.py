@@ -47,7 +47,8 @@ class IndexNotFound(Exception):
 def make_schema() -> Schema:
     analyzer = make_analyzer()
     # Unstemmed words, for spelling correction and as-you-type completion.
-    vocabulary = HyphenAwareTokenizer() | LowercaseFilter() | SpellingFilter(spelling_variants())
+    vocabulary = (HyphenAwareTokenizer(joiner="-") | LowercaseFilter()
+                  | SpellingFilter(spelling_variants()))
     return Schema(
         id=ID(unique=True, stored=True),
         article=ID(),

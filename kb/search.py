@@ -68,6 +68,9 @@ class RankingSettings:
     # Synonyms and topic terms are hints, not the query: at 0.6 "depression" pulled in every
     # co-occurring-condition word; 0.2 still lets "meds" find the medication passage.
     expansion_weight: float = 0.2
+    # ...unless the searcher's own word is in no section ("online" where the articles say
+    # "telehealth"): then the expansion is all there is to go on and counts as the word.
+    absent_word_expansion_weight: float = 1.0
     correction_min_length: int = 5  # shorter words are too often right and merely absent
     correction_distance_two_length: int = 8  # only long words may be two edits away
     # Pseudo-relevance feedback (RM3-style, see KnowledgeBase._feedback_query): the best
@@ -504,6 +507,10 @@ class KnowledgeBase:
         reader = self.searcher().reader()
         return sum(reader.doc_frequency(f, term) for f in ("title", "body"))
 
+    def _in_index(self, terms: tuple[str, ...]) -> bool:
+        """Whether every term of an expression occurs somewhere (a cheap stand-in for a match)."""
+        return all(self._doc_frequency(t) for t in terms)
+
     def _closest_word(self, word: str, max_distance: int = 2) -> tuple[str, int] | None:
         """The most frequent vocabulary word within edit distance 1 (else 2) of `word`.
 
@@ -622,13 +629,16 @@ class KnowledgeBase:
             return any(contains_sequence(h, v) for h in haystacks for v in variants)
 
         for group in self._expansions if settings.expansion_weight > 0 else ():
-            if any(in_query(variants) for variants in group):
-                for variants in group:
-                    if not in_query(variants):
-                        clauses.append(
-                            self._sequence_query(variants[0], settings.expansion_weight)
-                        )
-                        highlight_terms.update(variants[0])
+            typed = [variants for variants in group if in_query(variants)]
+            if not typed:
+                continue
+            weight = settings.expansion_weight
+            if not any(self._in_index(variants[0]) for variants in typed):
+                weight = max(weight, settings.absent_word_expansion_weight)
+            for variants in group:
+                if variants not in typed:
+                    clauses.append(self._sequence_query(variants[0], weight))
+                    highlight_terms.update(variants[0])
         return ParsedQuery(
             Or(clauses),
             frozenset(highlight_terms),

@@ -14,6 +14,7 @@ TELEHEALTH_HEADING = (
     "psychotherapy-for-personality-disorders:"
     "telehealth-and-in-person-care-expand-access-to-transformative-therapy"
 )
+FAMILY = "bpd-treatment-in-real-sessions:family-involvement-can-help-if-it-does-not-become-blame"
 TELETHERAPY_TEXT = (
     "psychotherapy-for-personality-disorders:"
     "cultural-sensitivity-and-individualized-pacing-support-lasting-change"
@@ -41,6 +42,24 @@ def test_medication_synonyms_find_the_medication_passage_first(kb, query):
 def test_teletherapy_and_telehealth_meet(kb, query):
     top = ids(kb.search(query))[:2]
     assert set(top) == {TELEHEALTH_HEADING, TELETHERAPY_TEXT}
+
+
+@pytest.mark.parametrize("query", ["online", "can I do therapy online"])
+def test_a_word_in_no_section_leans_fully_on_its_synonyms(kb, query):
+    # "online" is a telehealth synonym that the articles never use: its expansion is all
+    # the evidence there is, so it must outweigh the generic word "therapy".
+    assert ids(kb.search(query))[0] in {TELEHEALTH_HEADING, TELETHERAPY_TEXT}
+
+
+def test_a_typed_word_present_in_the_corpus_keeps_expansions_as_hints(kb):
+    parsed = kb.parse("telehealth")
+    expansion_boosts = {c.boost for c in parsed.query.subqueries[1:]}
+    assert expansion_boosts == {kb.ranking.expansion_weight}
+
+
+@pytest.mark.parametrize("query", ["daughter", "my daughter has BPD what can parents do"])
+def test_relatives_find_the_family_section(kb, query):
+    assert FAMILY in ids(kb.search(query))[:3]
 
 
 def test_bpd_expands_to_borderline_personality_disorder(kb):
@@ -168,6 +187,13 @@ def test_suggestions_complete_titles_topics_and_terms(kb, prefix, expected):
 def test_suggestions_complete_the_last_word(kb):
     texts = [s.text for s in kb.suggest("phone coa")]
     assert "phone coaching" in texts
+
+
+def test_suggestions_offer_hyphenated_words_as_written(kb):
+    texts = [s.text for s in kb.suggest("mentalization")]
+    assert "mentalization-based" in texts
+    assert "mentalizationbased" not in texts
+    assert not [t for t in (s.text for s in kb.suggest("self")) if t.startswith("selfh")]
 
 
 def test_suggestions_need_two_characters(kb):
