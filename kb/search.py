@@ -124,7 +124,10 @@ def markdown_to_plain(text: str) -> str:
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"^\s{0,3}(?:[-*+]|\d+\.)\s+", "", text, flags=re.M)
     text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.M)
-    text = re.sub(r"(\*\*|__|\*|`)", "", text)
+    # Only paired delimiters are markup: "window.__state" or "5 * 3" are text.
+    text = re.sub(r"(?<![\w*])(\*\*|__)(?=\S)(.+?)(?<=\S)\1(?![\w*])", r"\2", text)
+    text = re.sub(r"(?<![\w*])([*_])(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])", r"\2", text)
+    text = re.sub(r"`([^`\n]+)`", r"\1", text)
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -7,7 +7,7 @@ import pytest
 from kb.corpus import load_corpus
 from kb.index import build_index
 from kb.models import Hit, SearchResults, Section, Suggestion
-from kb.search import InvalidQuery, KnowledgeBase, LiveKnowledgeBase
+from kb.search import InvalidQuery, KnowledgeBase, LiveKnowledgeBase, markdown_to_plain
 
 MBT = "bpd-treatment-in-real-sessions:other-therapies-can-fit-different-patterns"
 TELEHEALTH_HEADING = (
@@ -254,3 +254,15 @@ def test_repeated_searches_are_answered_from_the_cache_per_filter(kb):
     filtered = kb.search("skills", topic="dbt")
     assert filtered is not unfiltered and filtered.total <= unfiltered.total
     assert all("dbt" in h.section.topics for h in filtered.hits)
+
+
+@pytest.mark.parametrize("markdown, plain", [
+    ("**bold**, __strong__, *em*, _em_ and `code`", "bold, strong, em, em and code"),
+    ("[a link](https://clinic.example/x) and ![an image](i.png)", "a link and an image"),
+    ("- first *item*\n> quoted", "first item quoted"),
+    # Lone or in-word delimiters are text, not markup.
+    ("window.__state and snake_case_name", "window.__state and snake_case_name"),
+    ("5 * 3 * 2", "5 * 3 * 2"),
+])
+def test_snippet_text_drops_markdown_markup_only(markdown, plain):
+    assert markdown_to_plain(markdown) == plain
