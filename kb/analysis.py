@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from whoosh.analysis import STOP_WORDS as WHOOSH_STOP_WORDS
 from whoosh.analysis import (
     Filter,
     LowercaseFilter,
@@ -119,6 +120,19 @@ class StopFilterKeepingPositions(StopFilter):
             yield token
 
 
+# Whoosh's stop list plus the pronouns, auxiliaries and question words that people put in
+# questions about themselves ("what can I do about my ..."). In a clinic's first-person
+# articles "I" and "my" are in nearly every section, so they neither rank nor deserve a
+# highlight. Words that carry meaning in health questions (no, down, off, more, again,
+# who/WHO) are deliberately not added; Whoosh's own list already drops "not".
+STOP_WORDS = frozenset(WHOOSH_STOP_WORDS) | frozenset("""
+    i me my myself mine our ours ourselves he him his himself she her hers herself they
+    them their theirs themselves its itself what which whom whose how why where there
+    these those am was were been being has had having do does did doing would should
+    could shall might must about into than then so just also im ive
+""".split())
+
+
 @lru_cache(maxsize=1)
 def spelling_variants() -> dict[str, str]:
     from kb.topics import load_taxonomy
@@ -137,7 +151,7 @@ def make_analyzer(stem: bool = True, stopwords: bool = True):
     """The analyzer for body, title and breadcrumb fields (and for queries against them)."""
     analyzer = HyphenAwareTokenizer() | LowercaseFilter() | SpellingFilter(spelling_variants())
     if stopwords:
-        analyzer = analyzer | StopFilterKeepingPositions(minsize=1)
+        analyzer = analyzer | StopFilterKeepingPositions(minsize=1, stoplist=STOP_WORDS)
     if stem:
         # Porter would stem "mentalization" to "mental"; the taxonomy's stem overrides fix such
         # words to a stem of their own, and the stemmer leaves those stems alone.

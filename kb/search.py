@@ -56,7 +56,7 @@ class RankingSettings:
     # title counts less than the body: a heading repeats a few words of its section, so a
     # full-weight title match outranked sections whose text answers the query; the
     # breadcrumb (article title and parent headings) only repeated titles and is left out.
-    title_weight: float = 0.2
+    title_weight: float = 0.4
     body_weight: float = 1.0
     breadcrumb_weight: float = 0.0
     phrase_boost: float = 1.0

@@ -34,6 +34,15 @@ def test_possessives_and_stopwords_are_dropped():
     assert analyze("the client's plan") == ["client", "plan"]
 
 
+def test_first_person_question_words_are_stopwords():
+    assert analyze("What can I do about my daughter's anger?") == ["daughter", "anger"]
+
+
+@pytest.mark.parametrize("word", ["no", "down", "more", "who", "again"])
+def test_words_that_carry_meaning_in_health_questions_are_kept(word):
+    assert analyze(word)
+
+
 def test_character_offsets_point_into_the_original_text():
     text = "A self-harm plan"
     tokens = [(t.text, t.startchar, t.endchar)
