@@ -31,7 +31,7 @@ import pytest
 
 from kb.api import create_app
 from kb.index import BUILDS_DIR, CURRENT_FILE, build_index
-from tests.helpers import serve_app, write_article
+from tests.helpers import serve_app, stop_process, write_article
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = ROOT / "corpus"
@@ -120,13 +120,7 @@ def gunicorn(index: Path, logs: Path, **env: str):
                     time.sleep(0.1)
             yield base, proc, log_path
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+            stop_process(proc)
 
 
 def synthetic_corpus(directory: Path, count: int, seed: int = 8) -> Path:

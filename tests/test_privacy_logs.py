@@ -12,7 +12,6 @@ KB_LOG_QUERIES=true must show the query, which proves the switch (and this test)
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+
+from tests.helpers import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 90
@@ -94,13 +95,7 @@ def server(args: list[str], env: dict[str, str], logs: Path, port: int):
                     time.sleep(0.1)
             yield base
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+            stop_process(proc)
 
 
 def gunicorn(index_dir: Path, logs: Path, **env: str):
