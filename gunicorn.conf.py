@@ -22,10 +22,10 @@ threads = int(os.environ.get("KB_THREADS", 1))
 
 # Each worker loads the app itself (no preload), so `kill -HUP` reloads code gracefully.
 preload_app = False
-timeout = 30            # a search never takes seconds; a stuck worker is restarted
-graceful_timeout = 30   # on HUP/TERM, requests in flight may finish
+timeout = 30  # a search never takes seconds; a stuck worker is restarted
+graceful_timeout = 30  # on HUP/TERM, requests in flight may finish
 keepalive = 5
-max_requests = 10000    # recycle workers now and then, staggered
+max_requests = 10000  # recycle workers now and then, staggered
 max_requests_jitter = 1000
 
 # gunicorn >= 25 opens a control socket for `gunicornc` at ~/.gunicorn/gunicorn.ctl by default:

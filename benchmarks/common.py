@@ -67,8 +67,7 @@ class Collection:
                 qid, did, grade = parts[0].strip(), parts[1].strip(), int(parts[2])
                 judged.setdefault(qid, {})[did] = grade
         return {
-            q: g for q, g in judged.items()
-            if any(v > 0 for v in g.values()) and q in self.queries
+            q: g for q, g in judged.items() if any(v > 0 for v in g.values()) and q in self.queries
         }
 
     def splits(self) -> list[str]:
@@ -97,8 +96,15 @@ def load_collection(name: str) -> Collection:
 def _code_fingerprint(extra: str = "") -> str:
     """What an index build depends on; a change means the cached build is stale."""
     digest = hashlib.sha256(extra.encode())
-    for rel in ("kb/index.py", "kb/analysis.py", "kb/importer.py", "kb/corpus.py",
-                "kb/topics.py", "kb/models.py", "kb/data/taxonomy.yaml"):
+    for rel in (
+        "kb/index.py",
+        "kb/analysis.py",
+        "kb/importer.py",
+        "kb/corpus.py",
+        "kb/topics.py",
+        "kb/models.py",
+        "kb/data/taxonomy.yaml",
+    ):
         digest.update((ROOT / rel).read_bytes())
     digest.update(whoosh_distribution().encode())
     return digest.hexdigest()[:16]
@@ -116,16 +122,18 @@ def whoosh_distribution() -> str:
 def kb_command(*args: str) -> str:
     """Run the `kb` command line (the installed one beside this Python, else the module)."""
     script = Path(sys.executable).with_name("kb")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-c",
-                                                   "from kb.cli import main; main()"]
+    cmd = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "from kb.cli import main; main()"]
+    )
     done = subprocess.run([*cmd, *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"kb {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout.strip()
 
 
-def prepare_kb(name: str, sources: list[tuple[Path, str]], fresh: bool = False,
-               log=print) -> Path:
+def prepare_kb(name: str, sources: list[tuple[Path, str]], fresh: bool = False, log=print) -> Path:
     """Import JSONL sources through `kb import jsonl` and `kb build`; return the index dir.
 
     `sources` are (corpus.jsonl path, id prefix): a prefix ("scifact-") keeps ids of
@@ -163,10 +171,14 @@ def prepare_kb(name: str, sources: list[tuple[Path, str]], fresh: bool = False,
                     continue
                 rec["_id"] = f"{prefix}{rec['_id']}"
                 out.write(json.dumps(rec) + "\n")
-        log(f"  [{name}] " + kb_command("import", "jsonl", str(source),
-                                          "--corpus", str(work / "corpus")))
-    log(f"  [{name}] " + kb_command("build", "--corpus", str(work / "corpus"),
-                                      "--index", str(work / "index")))
+        log(
+            f"  [{name}] "
+            + kb_command("import", "jsonl", str(source), "--corpus", str(work / "corpus"))
+        )
+    log(
+        f"  [{name}] "
+        + kb_command("build", "--corpus", str(work / "corpus"), "--index", str(work / "index"))
+    )
     if skipped:
         log(f"  [{name}] left out {skipped} record(s) with no text")
     log(f"  [{name}] imported and built in {time.perf_counter() - started:.1f} s")
@@ -177,7 +189,7 @@ def prepare_kb(name: str, sources: list[tuple[Path, str]], fresh: bool = False,
 def slug_to_doc(section_id: str, prefix: str = "") -> str:
     """`kb import jsonl` makes the slug from the BEIR _id; one section per document."""
     slug = section_id.split(":", 1)[0]
-    return slug[len(prefix):] if prefix and slug.startswith(prefix) else slug
+    return slug[len(prefix) :] if prefix and slug.startswith(prefix) else slug
 
 
 def doc_slug_map(coll: Collection) -> dict[str, str]:
@@ -195,10 +207,13 @@ class Fts5:
 
     def __init__(self, docs: dict[str, tuple[str, str]]):
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
-        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(did UNINDEXED, body, "
-                        "tokenize='porter unicode61')")
-        self.db.executemany("INSERT INTO docs(did, body) VALUES (?, ?)",
-                            ((d, f"{t} {x}") for d, (t, x) in docs.items()))
+        self.db.execute(
+            "CREATE VIRTUAL TABLE docs USING fts5(did UNINDEXED, body, tokenize='porter unicode61')"
+        )
+        self.db.executemany(
+            "INSERT INTO docs(did, body) VALUES (?, ?)",
+            ((d, f"{t} {x}") for d, (t, x) in docs.items()),
+        )
         self.db.commit()
 
     @staticmethod
@@ -233,8 +248,11 @@ def percentile(values: list[float], q: float) -> float:
 MEASURES = ("nDCG@10", "R@100", "RR@10")
 
 
-def evaluate(run: dict[str, list[tuple[str, float]]], qrels: dict[str, dict[str, int]],
-             per_query: bool = False):
+def evaluate(
+    run: dict[str, list[tuple[str, float]]],
+    qrels: dict[str, dict[str, int]],
+    per_query: bool = False,
+):
     """nDCG@10 (graded), Recall@100, MRR@10 with ir-measures, over every judged query.
 
     A query with no results still counts (as 0): trec_eval would silently skip it, so it

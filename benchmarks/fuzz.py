@@ -59,8 +59,12 @@ def write_config(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--max-examples", type=int, default=500,
-                        help="test cases per operation and phase (default 500)")
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=500,
+        help="test cases per operation and phase (default 500)",
+    )
     parser.add_argument("--seed", type=int, default=20261124)
     args = parser.parse_args(argv)
 
@@ -73,14 +77,26 @@ def main(argv: list[str] | None = None) -> int:
         write_config(config)
         with Gunicorn(work / "index", work) as server:
             command = [
-                *schemathesis_command(), "--config-file", str(config),
-                "run", f"{server.url}/api/v1/openapi.json",
-                "--checks", "all", "--max-examples", str(args.max_examples),
-                "--seed", str(args.seed), "--workers", "2", "--no-color",
-                "--report", "ndjson", "--report-ndjson-path", str(report),
+                *schemathesis_command(),
+                "--config-file",
+                str(config),
+                "run",
+                f"{server.url}/api/v1/openapi.json",
+                "--checks",
+                "all",
+                "--max-examples",
+                str(args.max_examples),
+                "--seed",
+                str(args.seed),
+                "--workers",
+                "2",
+                "--no-color",
+                "--report",
+                "ndjson",
+                "--report-ndjson-path",
+                str(report),
             ]
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                                  check=False)
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
             server_log = server.log_path.read_text(errors="replace")
     output = done.stdout + done.stderr
     print(output)

@@ -57,8 +57,12 @@ TARGET_P95_MS = {"shipped": 5.0, "10k": 15.0}
 
 def old_search_module(rev: str):
     """kb/search.py as of git revision `rev`, importable beside the current kb package."""
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:kb/search.py"],
-                            capture_output=True, text=True, check=True).stdout
+    source = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{rev}:kb/search.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     path = WORK / f"search_at_{rev.replace('/', '_')}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source, encoding="utf-8")
@@ -78,10 +82,14 @@ def shipped_setup(log) -> tuple[Path, dict, list[str]]:
     dist = whoosh_distribution()
     name = "shipped" if dist.startswith("whoosh-reloaded") else f"shipped@{dist}"
     index = WORK / name / "index"
-    log("  [shipped] " + kb_command("build", "--corpus", str(ROOT / "corpus"),
-                                      "--index", str(index)))
-    queries = [str(q["query"]) for q in
-               yaml.safe_load((BENCH / "seed_queries.yaml").read_text(encoding="utf-8"))]
+    log(
+        "  [shipped] "
+        + kb_command("build", "--corpus", str(ROOT / "corpus"), "--index", str(index))
+    )
+    queries = [
+        str(q["query"])
+        for q in yaml.safe_load((BENCH / "seed_queries.yaml").read_text(encoding="utf-8"))
+    ]
     docs = {s.id: (s.title, s.text) for a in load_corpus(ROOT / "corpus") for s in a.sections}
     return current_build(index), docs, queries
 
@@ -110,8 +118,7 @@ def timed(fn, queries: list[str]) -> list[float]:
     return out
 
 
-def measure(build: Path, docs: dict, queries: list[str], systems: dict, passes: int,
-            log) -> dict:
+def measure(build: Path, docs: dict, queries: list[str], systems: dict, passes: int, log) -> dict:
     """systems: label -> factory(build) returning a search function of one argument."""
     searchers = {}
     for label, factory in systems.items():
@@ -127,14 +134,18 @@ def measure(build: Path, docs: dict, queries: list[str], systems: dict, passes: 
         timed(searchers[label], queries)
     times: dict[str, list[float]] = {label: [] for label in labels}
     for p in range(passes):
-        order = labels[p % len(labels):] + labels[:p % len(labels)]
+        order = labels[p % len(labels) :] + labels[: p % len(labels)]
         for label in order:
             times[label].extend(timed(searchers[label], queries))
     out = {}
     for label in labels:
         values = times[label]
-        out[label] = {"p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95),
-                      "mean_ms": sum(values) / len(values), "n": len(values)}
+        out[label] = {
+            "p50_ms": percentile(values, 50),
+            "p95_ms": percentile(values, 95),
+            "mean_ms": sum(values) / len(values),
+            "n": len(values),
+        }
     fts_p50, fts_p95 = out["fts5"]["p50_ms"], out["fts5"]["p95_ms"]
     for label in labels:
         out[label]["p50_ratio_fts5"] = out[label]["p50_ms"] / fts_p50
@@ -165,12 +176,17 @@ def old_factory(module):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fresh", action="store_true", help="re-import and rebuild the 10k corpus")
-    parser.add_argument("--queries", type=int, default=200,
-                        help="test queries sampled from each collection for the 10k corpus")
+    parser.add_argument(
+        "--queries",
+        type=int,
+        default=200,
+        help="test queries sampled from each collection for the 10k corpus",
+    )
     parser.add_argument("--passes", type=int, default=3, help="timed passes over the queries")
     parser.add_argument("--ranking", choices=("default", "original", "both"), default="both")
-    parser.add_argument("--against", metavar="REV",
-                        help="also time kb/search.py as of this git revision")
+    parser.add_argument(
+        "--against", metavar="REV", help="also time kb/search.py as of this git revision"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
 
@@ -185,10 +201,16 @@ def main() -> None:
     if args.against:
         systems[f"kb@{args.against}"] = old_factory(old_search_module(args.against))
 
-    results = {"whoosh": whoosh_distribution(), "python": sys.version.split()[0],
-               "passes": args.passes, "corpora": {}}
-    for corpus, setup in (("shipped", lambda: shipped_setup(print)),
-                          ("10k", lambda: tenk_setup(args.queries, args.fresh, print))):
+    results = {
+        "whoosh": whoosh_distribution(),
+        "python": sys.version.split()[0],
+        "passes": args.passes,
+        "corpora": {},
+    }
+    for corpus, setup in (
+        ("shipped", lambda: shipped_setup(print)),
+        ("10k", lambda: tenk_setup(args.queries, args.fresh, print)),
+    ):
         print(f"{corpus}: preparing...", flush=True)
         build, docs, queries = setup()
         res = measure(build, docs, queries, systems, args.passes, print)
@@ -200,10 +222,16 @@ def main() -> None:
         for query in queries:
             timed(kb_cached, [query])
             cached.extend(timed(kb_cached, [query]))
-        res["kb (cached repeat)"] = {"p50_ms": percentile(cached, 50),
-                                     "p95_ms": percentile(cached, 95), "n": len(cached)}
-        results["corpora"][corpus] = {"documents": len(docs), "queries": len(queries),
-                                      "systems": res}
+        res["kb (cached repeat)"] = {
+            "p50_ms": percentile(cached, 50),
+            "p95_ms": percentile(cached, 95),
+            "n": len(cached),
+        }
+        results["corpora"][corpus] = {
+            "documents": len(docs),
+            "queries": len(queries),
+            "systems": res,
+        }
 
     print()
     print(f"{'corpus':8s} {'system':24s} {'p50 ms':>8s} {'p95 ms':>8s} {'p95/FTS5':>9s}  target")
@@ -214,23 +242,31 @@ def main() -> None:
             if label == "kb":
                 ok = m["p95_ms"] <= TARGET_P95_MS[corpus]
                 target = f"p95 <= {TARGET_P95_MS[corpus]:g} ms: {'met' if ok else 'NOT met'}"
-            print(f"{corpus:8s} {label:24s} {m['p50_ms']:8.2f} {m['p95_ms']:8.2f} {ratio}  "
-                  f"{target}")
+            print(
+                f"{corpus:8s} {label:24s} {m['p50_ms']:8.2f} {m['p95_ms']:8.2f} {ratio}  {target}"
+            )
         print(f"{'':8s} ({data['documents']} documents, {data['queries']} queries)")
     for corpus, data in results["corpora"].items():
         s = data["systems"]
         if "kb" in s and "kb-original-ranking" in s:
-            print(f"{corpus}: kb tuned / original ranking, p95: "
-                  f"{s['kb']['p95_ms'] / s['kb-original-ranking']['p95_ms']:.2f}x")
+            print(
+                f"{corpus}: kb tuned / original ranking, p95: "
+                f"{s['kb']['p95_ms'] / s['kb-original-ranking']['p95_ms']:.2f}x"
+            )
         for label in s:
             if label.startswith("kb@"):
-                print(f"{corpus}: kb now / {label}, p95: "
-                      f"{s['kb']['p95_ms'] / s[label]['p95_ms']:.2f}x")
+                print(
+                    f"{corpus}: kb now / {label}, p95: "
+                    f"{s['kb']['p95_ms'] / s[label]['p95_ms']:.2f}x"
+                )
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     dist = results["whoosh"]
-    out = RESULTS / ("latency.json" if dist.startswith("whoosh-reloaded")
-                     else f"latency-{dist.replace('==', '-')}.json")
+    out = RESULTS / (
+        "latency.json"
+        if dist.startswith("whoosh-reloaded")
+        else f"latency-{dist.replace('==', '-')}.json"
+    )
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"\nwrote {out.relative_to(ROOT)}; elapsed {results['elapsed_s']:.1f} s")
 

@@ -90,14 +90,51 @@ QUERIES = [
 ]
 
 # Words for the long tail: the typical queries' words and more of what people ask about.
-LONG_TAIL_WORDS = sorted({w for q in QUERIES for w in q.split() if len(w) > 2} | {
-    "anxiety", "depression", "trauma", "sleep", "anger", "shame", "guilt", "boundaries",
-    "relapse", "parents", "partner", "teenager", "school", "work", "hospital", "dose",
-    "diagnosis", "assessment", "progress", "goals", "loneliness", "identity", "mood",
-    "suicidal", "coping", "mindfulness", "exposure", "insurance", "waiting", "cost",
-    "online", "weekly", "individual", "relationship", "conflict", "empathy", "trust",
-    "stigma", "recovery", "support",
-})
+LONG_TAIL_WORDS = sorted(
+    {w for q in QUERIES for w in q.split() if len(w) > 2}
+    | {
+        "anxiety",
+        "depression",
+        "trauma",
+        "sleep",
+        "anger",
+        "shame",
+        "guilt",
+        "boundaries",
+        "relapse",
+        "parents",
+        "partner",
+        "teenager",
+        "school",
+        "work",
+        "hospital",
+        "dose",
+        "diagnosis",
+        "assessment",
+        "progress",
+        "goals",
+        "loneliness",
+        "identity",
+        "mood",
+        "suicidal",
+        "coping",
+        "mindfulness",
+        "exposure",
+        "insurance",
+        "waiting",
+        "cost",
+        "online",
+        "weekly",
+        "individual",
+        "relationship",
+        "conflict",
+        "empathy",
+        "trust",
+        "stigma",
+        "recovery",
+        "support",
+    }
+)
 
 TARGET = {"requests_per_second": 500, "p99_ms": 50, "errors": 0}
 
@@ -155,7 +192,9 @@ def kb_build(corpus: Path, index: Path) -> tuple[str, float]:
     started = time.perf_counter()
     done = subprocess.run(
         [*kb_executable(), "build", "--corpus", str(corpus), "--index", str(index)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -178,8 +217,13 @@ def get_json(url: str, timeout: float = 10.0) -> tuple[int, dict]:
             return exc.code, {"raw": body.decode("utf-8", "replace")}
 
 
-def wait_for_health(base_url: str, timeout: float = 60.0, proc=None, build: str | None = None,
-                    log_path: Path | None = None) -> dict:
+def wait_for_health(
+    base_url: str,
+    timeout: float = 60.0,
+    proc=None,
+    build: str | None = None,
+    log_path: Path | None = None,
+) -> dict:
     """Poll /api/v1/health until it answers 200 (and names `build`, if given)."""
     deadline = time.monotonic() + timeout
     last: object = None
@@ -201,10 +245,17 @@ def wait_for_health(base_url: str, timeout: float = 60.0, proc=None, build: str 
 class Gunicorn:
     """`gunicorn -c gunicorn.conf.py wsgi:app` on a loopback port, as a context manager."""
 
-    def __init__(self, index_dir: Path, log_dir: Path, port: int | None = None,
-                 workers: int | None = None, threads: int | None = None,
-                 extra_args: list[str] = (), env: dict[str, str] | None = None,
-                 name: str = "gunicorn"):
+    def __init__(
+        self,
+        index_dir: Path,
+        log_dir: Path,
+        port: int | None = None,
+        workers: int | None = None,
+        threads: int | None = None,
+        extra_args: list[str] = (),
+        env: dict[str, str] | None = None,
+        name: str = "gunicorn",
+    ):
         self.index_dir = Path(index_dir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -218,24 +269,45 @@ class Gunicorn:
             **({"KB_THREADS": str(threads)} if threads else {}),
             **(env or {}),
         }
-        self.args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                     *extra_args, "wsgi:app"]
+        self.args = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            *extra_args,
+            "wsgi:app",
+        ]
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90.0) -> dict:
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         return wait_for_health(self.url, timeout, self.proc, log_path=self.log_path)
 
     def settings(self) -> dict:
         """workers/threads/worker_class as gunicorn will use them (config + env + args)."""
-        code = ("import sys; from gunicorn.app.wsgiapp import WSGIApplication as A; "
-                "sys.argv=sys.argv[1:]; a=A(); c=a.cfg; import json; "
-                "print(json.dumps({'workers': c.workers, 'threads': c.threads, "
-                "'worker_class': c.worker_class_str, 'keepalive': c.keepalive}))")
-        done = subprocess.run([sys.executable, "-c", code, *self.args[2:]], cwd=ROOT,
-                              env=self.env, capture_output=True, text=True, check=False)
+        code = (
+            "import sys; from gunicorn.app.wsgiapp import WSGIApplication as A; "
+            "sys.argv=sys.argv[1:]; a=A(); c=a.cfg; import json; "
+            "print(json.dumps({'workers': c.workers, 'threads': c.threads, "
+            "'worker_class': c.worker_class_str, 'keepalive': c.keepalive}))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, *self.args[2:]],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         try:
             return json.loads(done.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -285,18 +357,37 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-def run_wrk(base_url: str, paths: list[str], connections: int, duration: float,
-            timeout_s: float = 5.0, workdir: Path | None = None,
-            stop_event: threading.Event | None = None) -> dict:
+def run_wrk(
+    base_url: str,
+    paths: list[str],
+    connections: int,
+    duration: float,
+    timeout_s: float = 5.0,
+    workdir: Path | None = None,
+    stop_event: threading.Event | None = None,
+) -> dict:
     """One wrk run; returns the common result shape (see summarise)."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="kb-wrk-"))
     paths_file = workdir / f"paths-{os.getpid()}-{threading.get_ident()}.txt"
     paths_file.write_text("\n".join(paths) + "\n", encoding="utf-8")
     threads = max(1, min(connections, 2))
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
-           f"--timeout={timeout_s:g}s", "-s", str(WRK_SCRIPT), base_url]
-    proc = subprocess.Popen(cmd, env={**os.environ, "KB_WRK_PATHS": str(paths_file)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        f"--timeout={timeout_s:g}s",
+        "-s",
+        str(WRK_SCRIPT),
+        base_url,
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, "KB_WRK_PATHS": str(paths_file)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     if stop_event is not None:
         # Stop early (SIGINT: wrk still reports) when the caller says so.
         def watch():
@@ -305,6 +396,7 @@ def run_wrk(base_url: str, paths: list[str], connections: int, duration: float,
                     if proc.poll() is None:
                         proc.send_signal(signal.SIGINT)
                     return
+
         threading.Thread(target=watch, daemon=True).start()
     out, err = proc.communicate(timeout=duration + 120)
     match = re.search(r"KB_WRK_JSON (\{.*\})", out)
@@ -315,7 +407,10 @@ def run_wrk(base_url: str, paths: list[str], connections: int, duration: float,
     errors = raw["errors"]
     seconds = raw["duration_us"] / 1e6
     return summarise(
-        client="wrk", connections=connections, requests=raw["requests"], seconds=seconds,
+        client="wrk",
+        connections=connections,
+        requests=raw["requests"],
+        seconds=seconds,
         latency_ms={k: lat[k] / 1000 for k in ("p50", "p90", "p95", "p99", "max", "mean")},
         non_2xx=errors["status"],
         socket_errors={k: errors[k] for k in ("connect", "read", "write", "timeout")},
@@ -329,8 +424,14 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[rank]
 
 
-def run_threads(base_url: str, paths: list[str], connections: int, duration: float,
-                timeout_s: float = 5.0, stop_event: threading.Event | None = None) -> dict:
+def run_threads(
+    base_url: str,
+    paths: list[str],
+    connections: int,
+    duration: float,
+    timeout_s: float = 5.0,
+    stop_event: threading.Event | None = None,
+) -> dict:
     """Fallback client: one thread and one keep-alive http.client connection per connection."""
     parts = urlsplit(base_url)
     deadline = time.perf_counter() + duration
@@ -390,11 +491,15 @@ def run_threads(base_url: str, paths: list[str], connections: int, duration: flo
     seconds = time.perf_counter() - started
     latencies.sort()
     return summarise(
-        client="python-threads", connections=connections, requests=len(latencies),
+        client="python-threads",
+        connections=connections,
+        requests=len(latencies),
         seconds=seconds,
         latency_ms={
-            "p50": percentile(latencies, 50), "p90": percentile(latencies, 90),
-            "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
+            "p50": percentile(latencies, 50),
+            "p90": percentile(latencies, 90),
+            "p95": percentile(latencies, 95),
+            "p99": percentile(latencies, 99),
             "max": latencies[-1] if latencies else float("nan"),
             "mean": sum(latencies) / len(latencies) if latencies else float("nan"),
         },
@@ -403,8 +508,15 @@ def run_threads(base_url: str, paths: list[str], connections: int, duration: flo
     )
 
 
-def summarise(client: str, connections: int, requests: int, seconds: float,
-              latency_ms: dict, non_2xx: int, socket_errors: dict) -> dict:
+def summarise(
+    client: str,
+    connections: int,
+    requests: int,
+    seconds: float,
+    latency_ms: dict,
+    non_2xx: int,
+    socket_errors: dict,
+) -> dict:
     return {
         "client": client,
         "connections": connections,
@@ -439,12 +551,12 @@ def median_row(repeats: list[dict]) -> dict:
         "requests": sum(r["requests"] for r in repeats),
         "seconds": round(sum(r["seconds"] for r in repeats), 2),
         "requests_per_second": med(r["requests_per_second"] for r in repeats),
-        "latency_ms": {k: med(r["latency_ms"][k] for r in repeats)
-                       for k in first["latency_ms"]},
+        "latency_ms": {k: med(r["latency_ms"][k] for r in repeats) for k in first["latency_ms"]},
         "errors": sum(r["errors"] for r in repeats),
         "non_2xx": sum(r["non_2xx"] for r in repeats),
-        "socket_errors": {k: sum(r["socket_errors"][k] for r in repeats)
-                          for k in first["socket_errors"]},
+        "socket_errors": {
+            k: sum(r["socket_errors"][k] for r in repeats) for k in first["socket_errors"]
+        },
     }
     if all("server_cpu_ms_per_request" in r for r in repeats):
         row["server_cpu_ms_per_request"] = med(r["server_cpu_ms_per_request"] for r in repeats)
@@ -452,12 +564,19 @@ def median_row(repeats: list[dict]) -> dict:
     return row
 
 
-def drive(base_url: str, paths: list[str], connections: int, duration: float,
-          client: str = "auto", workdir: Path | None = None,
-          stop_event: threading.Event | None = None) -> dict:
+def drive(
+    base_url: str,
+    paths: list[str],
+    connections: int,
+    duration: float,
+    client: str = "auto",
+    workdir: Path | None = None,
+    stop_event: threading.Event | None = None,
+) -> dict:
     if client == "wrk" or (client == "auto" and have_wrk()):
-        return run_wrk(base_url, paths, connections, duration, workdir=workdir,
-                       stop_event=stop_event)
+        return run_wrk(
+            base_url, paths, connections, duration, workdir=workdir, stop_event=stop_event
+        )
     return run_threads(base_url, paths, connections, duration, stop_event=stop_event)
 
 
@@ -465,9 +584,12 @@ def table(rows: list[dict], title: str = "") -> str:
     lines = [title] if title else []
     cpu = any("server_cpu_ms_per_request" in r for r in rows)
     verdict = any("within_target" in r for r in rows)
-    lines.append(f"{'conns':>5} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-                 f"{'p99 ms':>8} {'max ms':>8} {'errors':>7}" + (" cpu ms/req" if cpu else "")
-                 + ("  target" if verdict else ""))
+    lines.append(
+        f"{'conns':>5} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'max ms':>8} {'errors':>7}"
+        + (" cpu ms/req" if cpu else "")
+        + ("  target" if verdict else "")
+    )
     for r in rows:
         lat = r["latency_ms"]
         lines.append(
@@ -482,8 +604,13 @@ def table(rows: list[dict], title: str = "") -> str:
 
 def machine() -> dict:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, check=False).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
     except OSError:
         commit = ""
     return {
@@ -499,28 +626,56 @@ def machine() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10.0,
-                        help="seconds per concurrency level (default 10)")
-    parser.add_argument("--connections", default="1,8,32",
-                        help="comma-separated concurrency levels (default 1,8,32)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per level; the table shows their medians (default 1)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per concurrency level (default 10)"
+    )
+    parser.add_argument(
+        "--connections",
+        default="1,8,32",
+        help="comma-separated concurrency levels (default 1,8,32)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per level; the table shows their medians (default 1)",
+    )
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up load")
-    parser.add_argument("--workload", default="typical,long-tail",
-                        help="comma-separated: typical, long-tail (default both)")
-    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
-                        help="load generator (auto: wrk when installed)")
-    parser.add_argument("--corpus", type=Path, default=SHIPPED_CORPUS,
-                        help="corpus to build and serve (default: the shipped corpus)")
+    parser.add_argument(
+        "--workload",
+        default="typical,long-tail",
+        help="comma-separated: typical, long-tail (default both)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator (auto: wrk when installed)",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=SHIPPED_CORPUS,
+        help="corpus to build and serve (default: the shipped corpus)",
+    )
     parser.add_argument("--workers", type=int, help="KB_WORKERS for gunicorn.conf.py")
     parser.add_argument("--threads", type=int, help="KB_THREADS for gunicorn.conf.py")
-    parser.add_argument("--gunicorn-arg", action="append", default=[],
-                        help="extra gunicorn argument, e.g. --gunicorn-arg=--worker-class=sync")
+    parser.add_argument(
+        "--gunicorn-arg",
+        action="append",
+        default=[],
+        help="extra gunicorn argument, e.g. --gunicorn-arg=--worker-class=sync",
+    )
     parser.add_argument("--url", help="load an already running kb at URL instead")
-    parser.add_argument("--out", type=Path, default=RESULTS / "load.json",
-                        help="where to write the JSON (default benchmarks/results/load.json)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS / "load.json",
+        help="where to write the JSON (default benchmarks/results/load.json)",
+    )
     parser.add_argument("--label", default="", help="free text stored with the results")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.connections.split(",") if c.strip()]
@@ -528,8 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in workloads:
         if name not in WORKLOADS:
             parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
-    client = "wrk" if args.client == "wrk" or (args.client == "auto" and have_wrk()) \
-        else "python"
+    client = "wrk" if args.client == "wrk" or (args.client == "auto" and have_wrk()) else "python"
     if client == "python" and args.client == "auto":
         print("wrk not found (apt-get install wrk): using the Python thread client")
 
@@ -543,14 +697,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             build, seconds = kb_build(args.corpus, workdir / "index")
             print(f"built {build} from {args.corpus} in {seconds:.1f} s")
-            server = Gunicorn(workdir / "index", workdir, workers=args.workers,
-                              threads=args.threads, extra_args=args.gunicorn_arg)
+            server = Gunicorn(
+                workdir / "index",
+                workdir,
+                workers=args.workers,
+                threads=args.threads,
+                extra_args=args.gunicorn_arg,
+            )
             settings = server.settings()
             health = server.start()
             base_url = server.url
             print(f"gunicorn {settings} ready at {base_url}")
-        print(f"serving build {health['build']}: {health['articles']} articles, "
-              f"{health['sections']} sections; client {client}")
+        print(
+            f"serving build {health['build']}: {health['articles']} articles, "
+            f"{health['sections']} sections; client {client}"
+        )
         runs = []
         for name in workloads:
             paths = workload_paths(name)
@@ -565,8 +726,7 @@ def main(argv: list[str] | None = None) -> int:
                     one = drive(base_url, paths, connections, args.duration, client, workdir)
                     if cpu_before is not None and one["requests"]:
                         used = server.cpu_seconds() - cpu_before
-                        one["server_cpu_ms_per_request"] = round(
-                            used * 1000 / one["requests"], 2)
+                        one["server_cpu_ms_per_request"] = round(used * 1000 / one["requests"], 2)
                     one["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
                     repeats.append(one)
                     print(table([one]).splitlines()[-1], flush=True)
@@ -587,17 +747,20 @@ def main(argv: list[str] | None = None) -> int:
     # (latency = connections / throughput), so p99 grows with concurrency by construction.
     for run in runs:
         for row in run["levels"]:
-            row["within_target"] = (row["requests_per_second"] >= TARGET["requests_per_second"]
-                                    and row["latency_ms"]["p99"] <= TARGET["p99_ms"]
-                                    and row["errors"] == 0)
-        run["meets_target"] = (any(r["within_target"] for r in run["levels"])
-                               and all(r["errors"] == 0 for r in run["levels"]))
+            row["within_target"] = (
+                row["requests_per_second"] >= TARGET["requests_per_second"]
+                and row["latency_ms"]["p99"] <= TARGET["p99_ms"]
+                and row["errors"] == 0
+            )
+        run["meets_target"] = any(r["within_target"] for r in run["levels"]) and all(
+            r["errors"] == 0 for r in run["levels"]
+        )
 
     result = {
         "what": "GET /api/v1/search over typical queries, kb under gunicorn on loopback",
         "label": args.label,
-        "command": "python benchmarks/load.py " + " ".join(argv if argv is not None
-                                                            else sys.argv[1:]),
+        "command": "python benchmarks/load.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine(),
         "server": settings,
@@ -611,15 +774,20 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"\nkb search load: {client}, {args.duration:g} s per level, server {settings}, "
-          f"index {health['articles']} articles / {health['sections']} sections")
+    print(
+        f"\nkb search load: {client}, {args.duration:g} s per level, server {settings}, "
+        f"index {health['articles']} articles / {health['sections']} sections"
+    )
     for run in runs:
         print()
-        print(table(run["levels"], f"{run['workload']} ({run['distinct_queries']} distinct "
-                                   "queries):"))
-        print(f"target (some level >= {TARGET['requests_per_second']} req/s with p99 <= "
-              f"{TARGET['p99_ms']} ms; 0 errors at all levels): "
-              f"{'met' if run['meets_target'] else 'NOT met'}")
+        print(
+            table(run["levels"], f"{run['workload']} ({run['distinct_queries']} distinct queries):")
+        )
+        print(
+            f"target (some level >= {TARGET['requests_per_second']} req/s with p99 <= "
+            f"{TARGET['p99_ms']} ms; 0 errors at all levels): "
+            f"{'met' if run['meets_target'] else 'NOT met'}"
+        )
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     return 0 if all(r["errors"] == 0 for run in runs for r in run["levels"]) else 1
 

@@ -109,8 +109,11 @@ def run_collection(name: str, settings_by_system: dict, fresh: bool, log) -> dic
     built = time.perf_counter() - t0
     t0 = time.perf_counter()
     run = {q: fts.search(coll.queries[q], limit=100) for q in qrels}
-    out["fts5"] = {**evaluate(run, qrels), "seconds": round(time.perf_counter() - t0, 2),
-                   "build_s": round(built, 2)}
+    out["fts5"] = {
+        **evaluate(run, qrels),
+        "seconds": round(time.perf_counter() - t0, 2),
+        "build_s": round(built, 2),
+    }
     return out
 
 
@@ -140,8 +143,10 @@ def run_seed(settings_by_system: dict, log) -> dict:
 
     index = BENCH / "work" / "shipped" / "index"
     # Always rebuilt: 11 sections take a second, and the corpus may have changed.
-    log("  [shipped] " + kb_command("build", "--corpus", str(ROOT / "corpus"),
-                                      "--index", str(index)))
+    log(
+        "  [shipped] "
+        + kb_command("build", "--corpus", str(ROOT / "corpus"), "--index", str(index))
+    )
     queries = load_seed_queries()
     out: dict = {"queries": len(queries)}
     build = current_build(index)
@@ -157,8 +162,11 @@ def run_seed(settings_by_system: dict, log) -> dict:
                 wins += 1
             else:
                 misses.append(str(item["query"]))
-        out[system] = {"nDCG@10": sum(ndcgs) / len(ndcgs), "success@3": wins / len(queries),
-                       "misses": misses}
+        out[system] = {
+            "nDCG@10": sum(ndcgs) / len(ndcgs),
+            "success@3": wins / len(queries),
+            "misses": misses,
+        }
         kb.close()
     # FTS5 over the same sections (title + text), for reference.
     sections = {s.id: (s.title, s.text) for a in load_corpus(ROOT / "corpus") for s in a.sections}
@@ -187,18 +195,27 @@ def print_table(results: dict, systems: list[str]) -> None:
             m = res[system]
             note = ""
             if i == 0:
-                refs = [f"{p.split(',')[0].replace('BM25 ', 'BM25-')}: "
-                        f"{published[p].get(name, '–')}" for p in pub_cols]
-                note = "; ".join(refs) if refs and any(
-                    published[p].get(name) for p in pub_cols) else "–"
+                refs = [
+                    f"{p.split(',')[0].replace('BM25 ', 'BM25-')}: {published[p].get(name, '–')}"
+                    for p in pub_cols
+                ]
+                note = (
+                    "; ".join(refs)
+                    if refs and any(published[p].get(name) for p in pub_cols)
+                    else "–"
+                )
             elif system == "fts5":
                 note = f"(docs/baselines.md FTS5: {FTS5_REFERENCE[name]:.3f})"
-            print(f"{name:10s} {system:12s} {m['nDCG@10']:8.4f} {m['R@100']:7.4f} "
-                  f"{m['RR@10']:7.4f}   {note}")
+            print(
+                f"{name:10s} {system:12s} {m['nDCG@10']:8.4f} {m['R@100']:7.4f} "
+                f"{m['RR@10']:7.4f}   {note}"
+            )
     seed = results["shipped"]
     print()
-    print(f"shipped corpus, {seed['queries']} judged queries (benchmarks/seed_queries.yaml), "
-          "search() limit 10:")
+    print(
+        f"shipped corpus, {seed['queries']} judged queries (benchmarks/seed_queries.yaml), "
+        "search() limit 10:"
+    )
     for system in [*systems, "fts5"]:
         m = seed[system]
         print(f"  {system:12s} nDCG@10 {m['nDCG@10']:.4f}   success@3 {m['success@3']:.1%}")
@@ -208,13 +225,17 @@ def print_table(results: dict, systems: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--fresh", action="store_true",
-                        help="re-import and rebuild the cached collections")
-    parser.add_argument("--ranking", choices=("default", "original", "both"), default="both",
-                        help="kb settings to score: tuned defaults, the pre-tuning original "
-                             "ones, or both (default)")
-    parser.add_argument("--collections", nargs="*", default=list(COLLECTIONS),
-                        choices=COLLECTIONS)
+    parser.add_argument(
+        "--fresh", action="store_true", help="re-import and rebuild the cached collections"
+    )
+    parser.add_argument(
+        "--ranking",
+        choices=("default", "original", "both"),
+        default="both",
+        help="kb settings to score: tuned defaults, the pre-tuning original "
+        "ones, or both (default)",
+    )
+    parser.add_argument("--collections", nargs="*", default=list(COLLECTIONS), choices=COLLECTIONS)
     args = parser.parse_args()
     started = time.perf_counter()
     names = ["default", "original"] if args.ranking == "both" else [args.ranking]

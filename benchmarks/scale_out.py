@@ -129,7 +129,7 @@ def ship(build_dir: Path, replica_index: Path, keep: int = 2) -> float:
     tmp.write_text(name + "\n", encoding="utf-8")
     os.replace(tmp, replica_index / "CURRENT")
     finished = sorted(p for p in builds.iterdir() if not p.name.startswith("."))
-    for old in [p for p in finished if p.name != name][:-keep or None]:
+    for old in [p for p in finished if p.name != name][: -keep or None]:
         shutil.rmtree(old, ignore_errors=True)
     return time.perf_counter() - started
 
@@ -142,19 +142,31 @@ class Nginx:
         (work / "nginx-tmp").mkdir(exist_ok=True)
         servers = "\n".join(f"        server {u} max_fails=3 fail_timeout=5s;" for u in upstreams)
         self.conf = work / "nginx.conf"
-        self.conf.write_text(NGINX_CONF.format(work=work, servers=servers, port=self.port),
-                             encoding="utf-8")
+        self.conf.write_text(
+            NGINX_CONF.format(work=work, servers=servers, port=self.port), encoding="utf-8"
+        )
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        base = [nginx, "-p", str(self.work), "-c", str(self.conf),
-                "-e", str(self.work / "nginx-error.log")]
+        base = [
+            nginx,
+            "-p",
+            str(self.work),
+            "-c",
+            str(self.conf),
+            "-e",
+            str(self.work / "nginx-error.log"),
+        ]
         check = subprocess.run([*base, "-t", "-q"], capture_output=True, text=True, check=False)
         if check.returncode != 0:
             raise SystemExit(f"nginx -t failed:\n{check.stderr}")
-        self.proc = subprocess.Popen([*base, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [*base, "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         wait_for_health(self.url, 30, self.proc)
 
     def stop(self) -> None:
@@ -169,8 +181,7 @@ class Nginx:
 
 def upstream_spread(access_log: Path, since_line: int = 0) -> dict[str, int]:
     lines = access_log.read_text(encoding="utf-8", errors="replace").splitlines()[since_line:]
-    return dict(Counter(m.group(1) for line in lines
-                        if (m := re.search(r"upstream=(\S+)", line))))
+    return dict(Counter(m.group(1) for line in lines if (m := re.search(r"upstream=(\S+)", line))))
 
 
 def count_lines(path: Path) -> int:
@@ -179,17 +190,31 @@ def count_lines(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10.0,
-                        help="seconds of load per measured step (10)")
-    parser.add_argument("--connections", default="8,32",
-                        help="concurrency levels through nginx (8,32)")
-    parser.add_argument("--rolling-connections", type=int, default=16,
-                        help="connections during the rolling update (16)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="KB_WORKERS per replica (1: two replicas share 2 cores here)")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds of load per measured step (10)"
+    )
+    parser.add_argument(
+        "--connections", default="8,32", help="concurrency levels through nginx (8,32)"
+    )
+    parser.add_argument(
+        "--rolling-connections",
+        type=int,
+        default=16,
+        help="connections during the rolling update (16)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="KB_WORKERS per replica (1: two replicas share 2 cores here)",
+    )
     parser.add_argument("--threads", type=int, help="KB_THREADS per replica")
-    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="long-tail",
-                        help="queries of the load (see benchmarks/load.py)")
+    parser.add_argument(
+        "--workload",
+        choices=sorted(WORKLOADS),
+        default="long-tail",
+        help="queries of the load (see benchmarks/load.py)",
+    )
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale_out.json")
     args = parser.parse_args(argv)
@@ -214,9 +239,14 @@ def main(argv: list[str] | None = None) -> int:
 
         # 2. Two replicas behind nginx.
         for n in (1, 2):
-            replica = Gunicorn(work / f"replica{n}" / "index", work, workers=args.workers,
-                               threads=args.threads, env={"KB_PROXY_COUNT": "1"},
-                               name=f"replica{n}")
+            replica = Gunicorn(
+                work / f"replica{n}" / "index",
+                work,
+                workers=args.workers,
+                threads=args.threads,
+                env={"KB_PROXY_COUNT": "1"},
+                name=f"replica{n}",
+            )
             replicas.append(replica)
             replica.start()
         settings = replicas[0].settings()
@@ -242,14 +272,25 @@ def main(argv: list[str] | None = None) -> int:
         (corpus / "rolling-marker.md").write_text(
             "---\ntitle: Rolling update marker\nslug: rolling-marker\n"
             "source: benchmarks/scale_out.py\nsummary: Only in the second build.\n---\n\n"
-            f"This article is only in the new build: {MARKER}.\n", encoding="utf-8")
+            f"This article is only in the new build: {MARKER}.\n",
+            encoding="utf-8",
+        )
         stop = threading.Event()
         rolling: dict = {}
         mark = count_lines(access)
 
         def load() -> None:
-            rolling.update(drive(nginx.url, paths, args.rolling_connections, 3600,
-                                 args.client, work, stop_event=stop))
+            rolling.update(
+                drive(
+                    nginx.url,
+                    paths,
+                    args.rolling_connections,
+                    3600,
+                    args.client,
+                    work,
+                    stop_event=stop,
+                )
+            )
 
         loader = threading.Thread(target=load)
         loader.start()
@@ -263,22 +304,34 @@ def main(argv: list[str] | None = None) -> int:
             wait_for_health(replica.url, 30, build=second)
             switch_ms = (time.perf_counter() - shipped) * 1000
             others = [get_json(f"{r.url}/api/v1/health")[1]["build"] for r in replicas]
-            steps.append({"replica": n, "ship_ms": round(took * 1000, 1),
-                          "health_switch_ms": round(switch_ms, 1), "replica_builds": others})
-            print(f"replica {n}: shipped in {took * 1000:.0f} ms, serving {second} "
-                  f"{switch_ms:.0f} ms later; replicas now serve {others}", flush=True)
+            steps.append(
+                {
+                    "replica": n,
+                    "ship_ms": round(took * 1000, 1),
+                    "health_switch_ms": round(switch_ms, 1),
+                    "replica_builds": others,
+                }
+            )
+            print(
+                f"replica {n}: shipped in {took * 1000:.0f} ms, serving {second} "
+                f"{switch_ms:.0f} ms later; replicas now serve {others}",
+                flush=True,
+            )
             time.sleep(2)  # a real rollout would watch error rates here before going on
         stop.set()
         loader.join(timeout=120)
         rolling["upstreams"] = upstream_spread(access, mark)
 
         # 5. Checks: both replicas and nginx serve the new build; no failures; no queries.
-        finals = {f"replica{n}": get_json(f"{r.url}/api/v1/health")[1]["build"]
-                  for n, r in enumerate(replicas, start=1)}
-        via_nginx = Counter(get_json(f"{nginx.url}/api/v1/health")[1]["build"]
-                            for _ in range(20))
-        hits = [get_json(f"{nginx.url}/api/v1/search?{urlencode({'q': MARKER})}")[1]["total"]
-                for _ in range(10)]
+        finals = {
+            f"replica{n}": get_json(f"{r.url}/api/v1/health")[1]["build"]
+            for n, r in enumerate(replicas, start=1)
+        }
+        via_nginx = Counter(get_json(f"{nginx.url}/api/v1/health")[1]["build"] for _ in range(20))
+        hits = [
+            get_json(f"{nginx.url}/api/v1/search?{urlencode({'q': MARKER})}")[1]["total"]
+            for _ in range(10)
+        ]
         if set(finals.values()) != {second}:
             problems.append(f"replicas serve {finals}, not {second}")
         if set(via_nginx) != {second}:
@@ -287,23 +340,28 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"marker search through nginx: totals {hits}")
         for row in [*rows, rolling]:
             if row.get("errors"):
-                problems.append(f"{row['errors']} failed requests at {row['connections']} "
-                                f"connections: {row['non_2xx']} non-2xx, {row['socket_errors']}")
+                problems.append(
+                    f"{row['errors']} failed requests at {row['connections']} "
+                    f"connections: {row['non_2xx']} non-2xx, {row['socket_errors']}"
+                )
         if not rolling:
             problems.append("no result from the load during the rolling update")
-        logs = {p.name: p.read_text(encoding="utf-8", errors="replace")
-                for p in work.glob("*.log")}
+        logs = {p.name: p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*.log")}
         query_words = sorted({w for q in QUERIES for w in q.split() if len(w) > 6})
-        leaks = [f"{name}: {w}" for name, text in logs.items() for w in query_words
-                 if w in text.lower()]
+        leaks = [
+            f"{name}: {w}" for name, text in logs.items() for w in query_words if w in text.lower()
+        ]
         leaks += [f"{name}: query string" for name, text in logs.items() if "?q=" in text]
         if leaks:
             problems.append(f"query text in logs: {leaks[:5]}")
         for replica in replicas:
             if replica.proc.poll() is not None:
                 problems.append(f"{replica.log_path.stem} exited")
-        sample = [line for line in logs.get("nginx-access.log", "").splitlines()
-                  if "/api/v1/search" in line][:1]
+        sample = [
+            line
+            for line in logs.get("nginx-access.log", "").splitlines()
+            if "/api/v1/search" in line
+        ][:1]
 
         result = {
             "what": "nginx -> 2 kb replicas (gunicorn) on loopback; rolling index update",
@@ -312,13 +370,19 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine(),
             "replica_server": settings,
             "workload": args.workload,
-            "client": "wrk" if args.client == "wrk" or (args.client == "auto" and have_wrk())
+            "client": "wrk"
+            if args.client == "wrk" or (args.client == "auto" and have_wrk())
             else "python",
             "through_nginx": rows,
-            "rolling_update": {"from": first, "to": second, "steps": steps, "load": rolling,
-                               "final_replica_builds": finals,
-                               "nginx_health_builds": dict(via_nginx),
-                               "marker_hits_via_nginx": hits},
+            "rolling_update": {
+                "from": first,
+                "to": second,
+                "steps": steps,
+                "load": rolling,
+                "final_replica_builds": finals,
+                "nginx_health_builds": dict(via_nginx),
+                "marker_hits_via_nginx": hits,
+            },
             "nginx_access_log_sample": sample,
             "problems": problems,
             "passed": not problems,
@@ -333,19 +397,34 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print()
-    print(table(rows, f"{args.workload} searches through nginx -> 2 replicas "
-                      f"({args.duration:g} s per level):"))
+    print(
+        table(
+            rows,
+            f"{args.workload} searches through nginx -> 2 replicas "
+            f"({args.duration:g} s per level):",
+        )
+    )
     if rolling:
         print()
-        print(table([rolling], f"during the rolling update ({rolling['seconds']:.0f} s, "
-                               f"spread {rolling.get('upstreams')}):"))
-    print(f"\nfinal builds: {result['rolling_update']['final_replica_builds']}; via nginx "
-          f"{result['rolling_update']['nginx_health_builds']}; marker hits via nginx "
-          f"{result['rolling_update']['marker_hits_via_nginx']}")
+        print(
+            table(
+                [rolling],
+                f"during the rolling update ({rolling['seconds']:.0f} s, "
+                f"spread {rolling.get('upstreams')}):",
+            )
+        )
+    print(
+        f"\nfinal builds: {result['rolling_update']['final_replica_builds']}; via nginx "
+        f"{result['rolling_update']['nginx_health_builds']}; marker hits via nginx "
+        f"{result['rolling_update']['marker_hits_via_nginx']}"
+    )
     if result.get("nginx_access_log_sample"):
         print(f"nginx access log line: {result['nginx_access_log_sample'][0]}")
-    print("PASSED: 0 failed requests, both replicas serve the new build, no query in logs"
-          if not problems else "FAILED:\n  " + "\n  ".join(problems))
+    print(
+        "PASSED: 0 failed requests, both replicas serve the new build, no query in logs"
+        if not problems
+        else "FAILED:\n  " + "\n  ".join(problems)
+    )
     return 0 if not problems else 1
 
 

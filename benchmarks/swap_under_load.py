@@ -107,10 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rebuilds", type=int, default=5, help="number of rebuilds (5)")
     parser.add_argument("--connections", type=int, default=8, help="load connections (8)")
-    parser.add_argument("--pause", type=float, default=1.0,
-                        help="seconds of plain load between rebuilds (1)")
-    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="long-tail",
-                        help="queries of the load (long-tail: every request a real search)")
+    parser.add_argument(
+        "--pause", type=float, default=1.0, help="seconds of plain load between rebuilds (1)"
+    )
+    parser.add_argument(
+        "--workload",
+        choices=sorted(WORKLOADS),
+        default="long-tail",
+        help="queries of the load (long-tail: every request a real search)",
+    )
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--workers", type=int, help="KB_WORKERS for gunicorn.conf.py")
     parser.add_argument("--threads", type=int, help="KB_THREADS for gunicorn.conf.py")
@@ -138,8 +143,17 @@ def main(argv: list[str] | None = None) -> int:
         stop_load = threading.Event()
 
         def run_load():
-            load_result.update(drive(base, workload_paths(args.workload), args.connections, 3600,
-                                     args.client, workdir, stop_event=stop_load))
+            load_result.update(
+                drive(
+                    base,
+                    workload_paths(args.workload),
+                    args.connections,
+                    3600,
+                    args.client,
+                    workdir,
+                    stop_event=stop_load,
+                )
+            )
 
         loader = threading.Thread(target=run_load)
         loader.start()
@@ -161,16 +175,28 @@ def main(argv: list[str] | None = None) -> int:
             old_total, _ = search_total(base, marker_word(n - 1))
             ok = new_total >= 1 and MARKER_SLUG in new_articles and old_total == 0
             if not ok:
-                problems.append(f"rebuild {n}: new marker total {new_total} {new_articles}, "
-                                f"old marker total {old_total}")
-            swaps.append({"rebuild": n, "build": build, "kb_build_s": round(build_seconds, 2),
-                          "health_switch_ms": round(switch_ms, 1),
-                          "new_marker_hits": new_total, "old_marker_hits": old_total,
-                          "ok": ok})
-            print(f"rebuild {n}: {build} built in {build_seconds:.1f} s under load; "
-                  f"health switched {switch_ms:.0f} ms later; "
-                  f"{marker_word(n)} -> {new_total} hit(s), {marker_word(n - 1)} -> "
-                  f"{old_total}", flush=True)
+                problems.append(
+                    f"rebuild {n}: new marker total {new_total} {new_articles}, "
+                    f"old marker total {old_total}"
+                )
+            swaps.append(
+                {
+                    "rebuild": n,
+                    "build": build,
+                    "kb_build_s": round(build_seconds, 2),
+                    "health_switch_ms": round(switch_ms, 1),
+                    "new_marker_hits": new_total,
+                    "old_marker_hits": old_total,
+                    "ok": ok,
+                }
+            )
+            print(
+                f"rebuild {n}: {build} built in {build_seconds:.1f} s under load; "
+                f"health switched {switch_ms:.0f} ms later; "
+                f"{marker_word(n)} -> {new_total} hit(s), {marker_word(n - 1)} -> "
+                f"{old_total}",
+                flush=True,
+            )
             time.sleep(args.pause)
         stop_load.set()
         loader.join(timeout=120)
@@ -195,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     if not load_result:
         problems.append("the load generator gave no result")
     elif load_result["errors"]:
-        problems.append(f"{load_result['errors']} failed requests under load: "
-                        f"{load_result['non_2xx']} non-2xx, {load_result['socket_errors']}")
+        problems.append(
+            f"{load_result['errors']} failed requests under load: "
+            f"{load_result['non_2xx']} non-2xx, {load_result['socket_errors']}"
+        )
     if probe.seen and probe.seen[-1] != expected[-1]:
         problems.append(f"probe ended on {probe.seen[-1]}, not {expected[-1]}")
 
@@ -205,13 +233,18 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/swap_under_load.py " + " ".join(argv or sys.argv[1:]),
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine(),
-        "client": "wrk" if args.client == "wrk" or (args.client == "auto" and have_wrk())
+        "client": "wrk"
+        if args.client == "wrk" or (args.client == "auto" and have_wrk())
         else "python",
         "workload": args.workload,
         "load": load_result,
         "swaps": swaps,
-        "health_probe": {"polls": probe.polls, "builds_seen_in_order": probe.seen,
-                         "failures": len(probe.failures), "monotonic": monotonic},
+        "health_probe": {
+            "polls": probe.polls,
+            "builds_seen_in_order": probe.seen,
+            "failures": len(probe.failures),
+            "monotonic": monotonic,
+        },
         "problems": problems,
         "passed": not problems,
     }
@@ -220,17 +253,29 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     if load_result:
-        print(table([load_result], f"{args.workload} search load during {len(swaps)} "
-                                   f"rebuilds ({load_result['seconds']:.0f} s):"))
+        print(
+            table(
+                [load_result],
+                f"{args.workload} search load during {len(swaps)} "
+                f"rebuilds ({load_result['seconds']:.0f} s):",
+            )
+        )
     switches = [s["health_switch_ms"] for s in swaps]
     builds = [s["kb_build_s"] for s in swaps]
     if swaps:
-        print(f"kb build under load: {min(builds):.1f}-{max(builds):.1f} s; health named the "
-              f"new build {min(switches):.0f}-{max(switches):.0f} ms after kb build returned")
-    print(f"health probe: {probe.polls} polls, builds seen in order: {len(probe.seen)} "
-          f"of {len(expected)}, never backwards: {monotonic}")
-    print("PASSED: 0 failed requests, every rebuild served" if not problems
-          else "FAILED:\n  " + "\n  ".join(problems))
+        print(
+            f"kb build under load: {min(builds):.1f}-{max(builds):.1f} s; health named the "
+            f"new build {min(switches):.0f}-{max(switches):.0f} ms after kb build returned"
+        )
+    print(
+        f"health probe: {probe.polls} polls, builds seen in order: {len(probe.seen)} "
+        f"of {len(expected)}, never backwards: {monotonic}"
+    )
+    print(
+        "PASSED: 0 failed requests, every rebuild served"
+        if not problems
+        else "FAILED:\n  " + "\n  ".join(problems)
+    )
     return 0 if not problems else 1
 
 

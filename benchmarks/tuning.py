@@ -23,8 +23,7 @@ def with_ranking(kb: KnowledgeBase, settings: RankingSettings) -> KnowledgeBase:
     view = copy.copy(kb)
     view.ranking = settings
     weights = (settings.title_weight, settings.body_weight, settings.breadcrumb_weight)
-    view._field_weights = tuple((f, w) for f, w in zip(TEXT_FIELDS, weights, strict=True)
-                                if w > 0)
+    view._field_weights = tuple((f, w) for f, w in zip(TEXT_FIELDS, weights, strict=True) if w > 0)
     view._local = threading.local()
     return view
 
@@ -60,8 +59,10 @@ class Bench:
         view = with_ranking(kb, settings)
         started = time.perf_counter()
         run = {
-            q: [(back[slug_to_doc(sid)], score) for sid, score in
-                view.rank(coll.queries[q], limit=limit)]
+            q: [
+                (back[slug_to_doc(sid)], score)
+                for sid, score in view.rank(coll.queries[q], limit=limit)
+            ]
             for q in qrels
         }
         return run, time.perf_counter() - started

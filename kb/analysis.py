@@ -44,8 +44,19 @@ class HyphenAwareTokenizer(Tokenizer):
     def __eq__(self, other):
         return other.__class__ is self.__class__ and other.joiner == self.joiner
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kw):
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kw,
+    ):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kw)
         pos = start_pos
 
@@ -125,12 +136,14 @@ class StopFilterKeepingPositions(StopFilter):
 # articles "I" and "my" are in nearly every section, so they neither rank nor deserve a
 # highlight. Words that carry meaning in health questions (no, down, off, more, again,
 # who/WHO) are deliberately not added; Whoosh's own list already drops "not".
-STOP_WORDS = frozenset(WHOOSH_STOP_WORDS) | frozenset("""
+STOP_WORDS = frozenset(WHOOSH_STOP_WORDS) | frozenset(
+    """
     i me my myself mine our ours ourselves he him his himself she her hers herself they
     them their theirs themselves its itself what which whom whose how why where there
     these those am was were been being has had having do does did doing would should
     could shall might must about into than then so just also im ive
-""".split())
+""".split()
+)
 
 
 @lru_cache(maxsize=1)

@@ -143,15 +143,25 @@ def import_jsonl_command(path: str, corpus_dir: str, replace: bool) -> None:
 
 def _corpus_option(func):
     return click.option(
-        "--corpus", "corpus_dir", envvar="KB_CORPUS_DIR", default="corpus", show_default=True,
-        type=click.Path(file_okay=False), help="Directory of Markdown articles.",
+        "--corpus",
+        "corpus_dir",
+        envvar="KB_CORPUS_DIR",
+        default="corpus",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Directory of Markdown articles.",
     )(func)
 
 
 def _index_option(func):
     return click.option(
-        "--index", "index_dir", envvar="KB_INDEX_DIR", default="index", show_default=True,
-        type=click.Path(file_okay=False), help="Directory of index builds.",
+        "--index",
+        "index_dir",
+        envvar="KB_INDEX_DIR",
+        default="index",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Directory of index builds.",
     )(func)
 
 
@@ -192,8 +202,11 @@ def build_from_corpus(corpus_dir: str, index_dir: str, show_progress: bool) -> s
     articles = _load_corpus_or_fail(corpus_dir)
     digest = corpus_digest(corpus_dir)
     # click draws the bar only when stderr is a terminal.
-    with click.progressbar(length=len(articles), label="Indexing articles",
-                           file=sys.stderr if show_progress else io.StringIO()) as bar:
+    with click.progressbar(
+        length=len(articles),
+        label="Indexing articles",
+        file=sys.stderr if show_progress else io.StringIO(),
+    ) as bar:
         build = build_index(articles, index_dir, progress=bar.update, corpus_digest=digest)
     sections = sum(len(a.sections) for a in articles)
     return f"built {build.name}: {len(articles)} articles, {sections} sections -> {index_dir}"
@@ -252,8 +265,13 @@ def serve(corpus_dir: str, index_dir: str, host: str, port: int, no_build: bool)
 class _View:
     """How a command's JSON is shown: where its rows are, their schema, the table columns."""
 
-    def __init__(self, schema: str, columns: tuple[str, ...], rows: str | None = None,
-                 extra: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        schema: str,
+        columns: tuple[str, ...],
+        rows: str | None = None,
+        extra: tuple[str, ...] = (),
+    ):
         self.schema = schema  # class name in kb.api.schemas: the fields --fields may pick
         self.columns = columns  # default --table columns
         self.rows = rows  # key of the list of rows in the body; None: the body is one row
@@ -270,16 +288,44 @@ class _View:
 
 _VIEWS = {
     "search": _View("HitSchema", ("rank", "title", "article", "id"), "hits", ("rank",)),
-    "section": _View("SectionSchema", ("id", "title", "article_title", "breadcrumb", "topics",
-                                       "previous", "next", "related", "url", "text")),
+    "section": _View(
+        "SectionSchema",
+        (
+            "id",
+            "title",
+            "article_title",
+            "breadcrumb",
+            "topics",
+            "previous",
+            "next",
+            "related",
+            "url",
+            "text",
+        ),
+    ),
     "related": _View("SectionRefSchema", ("id", "title", "article"), "related"),
-    "articles": _View("ArticleSummarySchema", ("slug", "title", "section_count", "topics"),
-                      "articles"),
-    "article": _View("ArticleSchema", ("slug", "title", "summary", "source", "published",
-                                       "url", "section_count", "topics", "toc")),
+    "articles": _View(
+        "ArticleSummarySchema", ("slug", "title", "section_count", "topics"), "articles"
+    ),
+    "article": _View(
+        "ArticleSchema",
+        (
+            "slug",
+            "title",
+            "summary",
+            "source",
+            "published",
+            "url",
+            "section_count",
+            "topics",
+            "toc",
+        ),
+    ),
     "topics": _View("TopicSchema", ("id", "label", "parent", "section_count"), "topics"),
-    "topic": _View("TopicDetailSchema", ("id", "label", "parent", "abbreviations", "synonyms",
-                                         "section_count", "sections")),
+    "topic": _View(
+        "TopicDetailSchema",
+        ("id", "label", "parent", "abbreviations", "synonyms", "section_count", "sections"),
+    ),
     "suggest": _View("SuggestionSchema", ("text", "kind", "section_id"), "suggestions"),
 }
 
@@ -306,13 +352,26 @@ def _split_fields(ctx, param, value):
 def output_options(command):
     """--json (default), --table, --nl and --fields, shared by every lookup command."""
     options = [
-        click.option("--json", "fmt", flag_value="json", default=True,
-                     help="The API's JSON, indented by 2 (default)."),
+        click.option(
+            "--json",
+            "fmt",
+            flag_value="json",
+            default=True,
+            help="The API's JSON, indented by 2 (default).",
+        ),
         click.option("--table", "fmt", flag_value="table", help="Aligned columns, for people."),
-        click.option("--nl", "fmt", flag_value="nl",
-                     help="Newline-delimited JSON: one row per line, for pipes."),
-        click.option("--fields", metavar="A,B", callback=_split_fields,
-                     help="Only these fields of each row (e.g. id,title)."),
+        click.option(
+            "--nl",
+            "fmt",
+            flag_value="nl",
+            help="Newline-delimited JSON: one row per line, for pipes.",
+        ),
+        click.option(
+            "--fields",
+            metavar="A,B",
+            callback=_split_fields,
+            help="Only these fields of each row (e.g. id,title).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -322,9 +381,11 @@ def output_options(command):
 def source_options(command):
     """--index and --url: read the local index in-process, or ask a kb server."""
     command = click.option(
-        "--url", envvar="KB_URL", metavar="URL",
+        "--url",
+        envvar="KB_URL",
+        metavar="URL",
         help="Ask the kb server at URL (e.g. http://127.0.0.1:5000) instead of the index. "
-             "[env: KB_URL]",
+        "[env: KB_URL]",
     )(command)
     return _index_option(command)
 
@@ -336,8 +397,9 @@ def _client(index_dir: str, url: str | None):
 
     if url:
         if not url.startswith(("http://", "https://")):
-            raise click.BadParameter(f"{url!r} is not an http:// or https:// URL",
-                                     param_hint="--url")
+            raise click.BadParameter(
+                f"{url!r} is not an http:// or https:// URL", param_hint="--url"
+            )
         return KBClient(url)
     try:
         current_build(index_dir)
@@ -364,8 +426,9 @@ def _error_line(exc, command: str, url: str | None) -> str:
     return f"{message.rstrip('.')}. Hint: {hint.format(command=command)}" if hint else message
 
 
-def _lookup(command: str, call, index_dir: str, url: str | None, fmt: str,
-            fields: list[str] | None) -> None:
+def _lookup(
+    command: str, call, index_dir: str, url: str | None, fmt: str, fields: list[str] | None
+) -> None:
     """Check --fields, make the call through kb.client, print its JSON as asked."""
     from kb.client import KBError
 
@@ -453,8 +516,7 @@ def _hits_footer(offset: int, shown: int, total: int) -> str:
 def _emit_columns(rows: list[dict], columns: list[str]) -> None:
     """Left-aligned columns under a bold header; the last column is not padded."""
     cells = [[_cell(row.get(name)) for name in columns] for row in rows]
-    widths = [max([len(name)] + [len(line[i]) for line in cells]) for i, name in
-              enumerate(columns)]
+    widths = [max([len(name)] + [len(line[i]) for line in cells]) for i, name in enumerate(columns)]
 
     def line(values):
         padded = [v.ljust(w) for v, w in zip(values[:-1], widths, strict=False)]
@@ -486,8 +548,7 @@ def _emit_record(record: dict, fields: list[str]) -> None:
 def _emit_search_notes(body: dict) -> None:
     """Crisis notices first (they matter most), then the spelling correction."""
     for notice in body["notices"]:
-        click.echo(click.style(f"{notice['title']}: {notice['message']}", fg="yellow",
-                               bold=True))
+        click.echo(click.style(f"{notice['title']}: {notice['message']}", fg="yellow", bold=True))
         for resource in notice["resources"]:
             parts = [resource.get(k) for k in ("name", "phone", "url", "text")]
             click.echo("  " + "  ".join(p for p in parts if p))
@@ -502,8 +563,11 @@ def _emit_search_notes(body: dict) -> None:
 @click.option("--article", metavar="SLUG", help="Only sections of this article.")
 @click.option("--limit", type=int, default=10, show_default=True, help="Hits per page (1-50).")
 @click.option("--offset", type=int, default=0, show_default=True, help="Hits to skip.")
-@click.option("--syntax", metavar="plain|advanced",
-              help="`advanced` enables Whoosh query syntax (AND, OR, field:term).")
+@click.option(
+    "--syntax",
+    metavar="plain|advanced",
+    help="`advanced` enables Whoosh query syntax (AND, OR, field:term).",
+)
 @source_options
 @output_options
 def search_command(query, topic, article, limit, offset, syntax, index_dir, url, fmt, fields):
@@ -515,9 +579,16 @@ def search_command(query, topic, article, limit, offset, syntax, index_dir, url,
       kb search "emotion regulation" --topic emotion-regulation --nl --fields id,title
       kb search medicaton --url http://127.0.0.1:5000
     """
-    _lookup("search", lambda c: c.search(query, limit=limit, offset=offset, topic=topic,
-                                         article=article, syntax=syntax),
-            index_dir, url, fmt, fields)
+    _lookup(
+        "search",
+        lambda c: c.search(
+            query, limit=limit, offset=offset, topic=topic, article=article, syntax=syntax
+        ),
+        index_dir,
+        url,
+        fmt,
+        fields,
+    )
 
 
 @main.command("section")
@@ -546,8 +617,7 @@ def related_command(section_id, limit, index_dir, url, fmt, fields):
     Example:
       kb related psychotherapy-for-personality-disorders:introduction --limit 3 --table
     """
-    _lookup("related", lambda c: c.related(section_id, limit=limit), index_dir, url, fmt,
-            fields)
+    _lookup("related", lambda c: c.related(section_id, limit=limit), index_dir, url, fmt, fields)
 
 
 @main.command("articles")

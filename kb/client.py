@@ -57,8 +57,10 @@ class KBError(Exception):
         self.details = details or {}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, " \
-               f"message={self.message!r})"
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"message={self.message!r})"
+        )
 
 
 class NotFound(KBError):
@@ -122,8 +124,14 @@ class KBClient:
     `session` to share connections, add headers or mount adapters.
     """
 
-    def __init__(self, base_url: str, timeout: float = 5.0, retries: int = 3,
-                 backoff: float = 0.2, session: requests.Session | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 5.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+        session: requests.Session | None = None,
+    ):
         base = base_url.rstrip("/")
         if base.endswith(API_PREFIX):
             base = base[: -len(API_PREFIX)]
@@ -150,20 +158,35 @@ class KBClient:
 
     # --- the API, one method per route -----------------------------------------------------
 
-    def search(self, q: str, *, limit: int = 10, offset: int = 0, topic: str | None = None,
-               article: str | None = None, syntax: str | None = None) -> dict:
+    def search(
+        self,
+        q: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        topic: str | None = None,
+        article: str | None = None,
+        syntax: str | None = None,
+    ) -> dict:
         """One page of search results: ``{"query", "total", "limit", "offset", "hits",
         "facets", "did_you_mean", "corrected", "notices"}``.
 
         `topic` and `article` filter by topic id and article slug; `syntax="advanced"` turns
         on Whoosh query syntax. A bad parameter (e.g. limit over 50) raises InvalidRequest.
         """
-        params = {"q": q, "limit": limit, "offset": offset, "topic": topic,
-                  "article": article, "syntax": syntax}
+        params = {
+            "q": q,
+            "limit": limit,
+            "offset": offset,
+            "topic": topic,
+            "article": article,
+            "syntax": syntax,
+        }
         return self._get("/search", params)
 
-    def iter_hits(self, q: str, *, page_size: int = 50, topic: str | None = None,
-                  article: str | None = None) -> Iterator[dict]:
+    def iter_hits(
+        self, q: str, *, page_size: int = 50, topic: str | None = None, article: str | None = None
+    ) -> Iterator[dict]:
         """Every hit of a search, page by page (each hit is a dict as in ``search()["hits"]``).
 
         Pages are fetched lazily, so stopping early costs nothing. A hit seen on an earlier
@@ -240,7 +263,7 @@ class KBClient:
 
     def _sleep(self, attempt: int, retry_after: float | None = None) -> None:
         """Wait before retry number `attempt` + 1: the server's Retry-After, else backoff."""
-        delay = retry_after if retry_after is not None else self.backoff * 2 ** attempt
+        delay = retry_after if retry_after is not None else self.backoff * 2**attempt
         if delay > 0:
             time.sleep(delay)
 
@@ -252,9 +275,12 @@ def _decode(response: requests.Response) -> dict:
     try:
         return response.json()
     except ValueError:
-        raise KBError(response.status_code, "invalid_response",
-                      f"expected JSON from {response.url}, got "
-                      f"{response.headers.get('Content-Type', 'no content type')}") from None
+        raise KBError(
+            response.status_code,
+            "invalid_response",
+            f"expected JSON from {response.url}, got "
+            f"{response.headers.get('Content-Type', 'no content type')}",
+        ) from None
 
 
 def _transport_error(exc: Exception, base_url: str) -> Unavailable:
@@ -278,8 +304,13 @@ class FlaskAdapter(BaseAdapter):
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         """Run `request` through the app and wrap its answer as a requests.Response."""
         url = urlsplit(request.url)
-        answer = self.client.open(url.path, method=request.method, query_string=url.query,
-                                  headers=dict(request.headers), data=request.body)
+        answer = self.client.open(
+            url.path,
+            method=request.method,
+            query_string=url.query,
+            headers=dict(request.headers),
+            data=request.body,
+        )
         response = requests.Response()
         response.status_code = answer.status_code
         response.reason = answer.status.partition(" ")[2]

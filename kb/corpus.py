@@ -95,7 +95,8 @@ def load_corpus(corpus_dir: str | Path) -> list[Article]:
         article = load_article(path)
         if article.slug in seen:
             raise CorpusError(
-                path, _front_matter_line(path, "slug"),
+                path,
+                _front_matter_line(path, "slug"),
                 f"duplicate slug {article.slug!r} (also in {seen[article.slug]})",
             )
         seen[article.slug] = str(path)
@@ -180,7 +181,8 @@ def _validate_front_matter(meta: dict, path, text: str) -> dict:
         if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
             allowed = ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS)
             raise CorpusError(
-                path, _line_of_key(text, str(key)),
+                path,
+                _line_of_key(text, str(key)),
                 f"unknown front-matter key {key!r} (allowed: {allowed})",
             )
     for key in REQUIRED_KEYS:
@@ -191,7 +193,8 @@ def _validate_front_matter(meta: dict, path, text: str) -> dict:
     fields = {key: meta[key].strip() for key in REQUIRED_KEYS}
     if not SLUG_RE.match(fields["slug"]):
         raise CorpusError(
-            path, _line_of_key(text, "slug"),
+            path,
+            _line_of_key(text, "slug"),
             f"slug {fields['slug']!r} must be lower-case letters, digits and single hyphens",
         )
     if "published" in meta and meta["published"] is not None:
@@ -215,9 +218,7 @@ def _parse_date(value, path, line: int) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise CorpusError(
-            path, line, f"invalid date {value!r}: use YYYY-MM-DD"
-        ) from None
+        raise CorpusError(path, line, f"invalid date {value!r}: use YYYY-MM-DD") from None
 
 
 def _iter_body_lines(body: str, first_line: int) -> Iterator[tuple[int, str, bool]]:

@@ -47,8 +47,9 @@ class IndexNotFound(Exception):
 def make_schema() -> Schema:
     analyzer = make_analyzer()
     # Unstemmed words, for spelling correction and as-you-type completion.
-    vocabulary = (HyphenAwareTokenizer(joiner="-") | LowercaseFilter()
-                  | SpellingFilter(spelling_variants()))
+    vocabulary = (
+        HyphenAwareTokenizer(joiner="-") | LowercaseFilter() | SpellingFilter(spelling_variants())
+    )
     return Schema(
         id=ID(unique=True, stored=True),
         article=ID(),
@@ -144,7 +145,7 @@ def _prune_old_builds(index_dir: Path, keep: str) -> None:
     """Remove all but the newest few builds, and leftovers of killed builds older than an hour."""
     builds = index_dir / BUILDS_DIR
     finished = sorted(p for p in builds.iterdir() if not p.name.startswith("."))
-    for old in [p for p in finished if p.name != keep][:-KEEP_OLD_BUILDS or None]:
+    for old in [p for p in finished if p.name != keep][: -KEEP_OLD_BUILDS or None]:
         shutil.rmtree(old, ignore_errors=True)
     for leftover in builds.glob(".tmp-*"):
         if time.time() - leftover.stat().st_mtime > 3600:
@@ -157,16 +158,18 @@ def current_build(index_dir: str | Path) -> Path:
     try:
         name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise IndexNotFound(
-            f"no index in {index_dir}: run `kb build` to create it"
-        ) from None
+        raise IndexNotFound(f"no index in {index_dir}: run `kb build` to create it") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise IndexNotFound(f"index pointer {index_dir / CURRENT_FILE} is unreadable ({exc}): "
-                            "run `kb build` to rebuild it") from None
+        raise IndexNotFound(
+            f"index pointer {index_dir / CURRENT_FILE} is unreadable ({exc}): "
+            "run `kb build` to rebuild it"
+        ) from None
     build = index_dir / BUILDS_DIR / name
     if not name or "/" in name or name.startswith(".") or not (build / META_FILE).is_file():
-        raise IndexNotFound(f"index in {index_dir} is damaged (missing {name or 'build'}): "
-                            "run `kb build` to rebuild it")
+        raise IndexNotFound(
+            f"index in {index_dir} is damaged (missing {name or 'build'}): "
+            "run `kb build` to rebuild it"
+        )
     return build
 
 

@@ -174,8 +174,10 @@ class _Ranker:
         if norms is None:
             reader, k1, b = self.reader, self.k1, self.b
             average = self.searcher.avg_field_length(field) or 1
-            norms = [k1 * ((1 - b) + b * (reader.doc_field_length(d, field) or 0) / average)
-                     for d in range(reader.doc_count_all())]
+            norms = [
+                k1 * ((1 - b) + b * (reader.doc_field_length(d, field) or 0) / average)
+                for d in range(reader.doc_count_all())
+            ]
             self._norms[field] = norms
         return norms
 
@@ -212,8 +214,7 @@ class _Ranker:
         """Whether some document holds every word of the phrase (from cached postings)."""
         if phrase.fieldname not in TEXT_FIELDS:
             return True
-        lists = sorted((self._posting_list(phrase.fieldname, w)[0] for w in phrase.words),
-                       key=len)
+        lists = sorted((self._posting_list(phrase.fieldname, w)[0] for w in phrase.words), key=len)
         common = set(lists[0]) if lists else set()
         for ids in lists[1:]:
             if not common:
@@ -221,8 +222,9 @@ class _Ranker:
             common.intersection_update(ids)
         return bool(common)
 
-    def scores(self, query, scores: dict[int, float] | None = None,
-               boost: float = 1.0) -> dict[int, float]:
+    def scores(
+        self, query, scores: dict[int, float] | None = None, boost: float = 1.0
+    ) -> dict[int, float]:
         """Add the query's score for every matching document into `scores` (docnum -> score)."""
         scores = {} if scores is None else scores
         if isinstance(query, Or) and not query.minmatch and not query.scale:
@@ -271,8 +273,9 @@ class _MemoAnalyzer:
             if tokens is None:
                 tokens = [
                     (t.text, t.startchar, t.endchar, t.stopped)
-                    for t in self.analyzer(match.group(), chars=True, removestops=removestops,
-                                           mode=mode)
+                    for t in self.analyzer(
+                        match.group(), chars=True, removestops=removestops, mode=mode
+                    )
                 ]
                 if len(words) >= self.MAX_WORDS:
                     words.clear()
@@ -288,8 +291,7 @@ class _MemoAnalyzer:
 SNIPPET_SURROUND = 70
 
 
-def _window_start(starts: list[int], ends: list[int], reset: int, last: int,
-                  surround: int) -> int:
+def _window_start(starts: list[int], ends: list[int], reset: int, last: int, surround: int) -> int:
     """First token of Whoosh's context window after tokens reset..last (last + 1: empty).
 
     Whoosh appends each token's start and pops from the left while the newest token's end
@@ -310,8 +312,9 @@ def _window_start(starts: list[int], ends: list[int], reset: int, last: int,
     return kept
 
 
-def _best_fragment(text: str, tokens: tuple, terms: frozenset[str], maxchars: int,
-                   surround: int) -> str:
+def _best_fragment(
+    text: str, tokens: tuple, terms: frozenset[str], maxchars: int, surround: int
+) -> str:
     """Exactly what whoosh.highlight.highlight(..., ContextFragmenter(maxchars, surround),
     MarkFormatter(), top=1) returns, but walking only the tokens near a match.
 
@@ -383,8 +386,13 @@ def _best_fragment(text: str, tokens: tuple, terms: frozenset[str], maxchars: in
 class KnowledgeBase:
     """One opened index build. Reads are thread-safe: each thread gets its own Searcher."""
 
-    def __init__(self, build_dir: str | Path, crisis: CrisisSettings | None = None,
-                 ranking: RankingSettings | None = None, taxonomy: Taxonomy | None = None):
+    def __init__(
+        self,
+        build_dir: str | Path,
+        crisis: CrisisSettings | None = None,
+        ranking: RankingSettings | None = None,
+        taxonomy: Taxonomy | None = None,
+    ):
         self.build_dir = Path(build_dir)
         self.ix, articles, self.meta = read_build(self.build_dir)
         try:
@@ -398,17 +406,19 @@ class KnowledgeBase:
         self.version: str = self.meta["build"]
         self.built_at: str = self.meta["built_at"]
         self.articles: dict[str, Article] = {a.slug: a for a in articles}
-        self.sections: dict[str, Section] = {
-            s.id: s for a in articles for s in a.sections
-        }
+        self.sections: dict[str, Section] = {s.id: s for a in articles for s in a.sections}
         self.crisis = crisis or CrisisSettings()
         self.ranking = ranking or RankingSettings()
         self.taxonomy = taxonomy or load_taxonomy()
         self.analyzer = default_analyzer()
-        weights = (self.ranking.title_weight, self.ranking.body_weight,
-                   self.ranking.breadcrumb_weight)
-        self._field_weights = tuple((f, w) for f, w in zip(TEXT_FIELDS, weights, strict=True)
-                                    if w > 0)
+        weights = (
+            self.ranking.title_weight,
+            self.ranking.body_weight,
+            self.ranking.breadcrumb_weight,
+        )
+        self._field_weights = tuple(
+            (f, w) for f, w in zip(TEXT_FIELDS, weights, strict=True) if w > 0
+        )
         self._local = threading.local()
         self._expansions = self._analyze_expansion_groups()
         self._related_cache: dict[tuple[str, int], tuple[Section, ...]] = {}
@@ -526,8 +536,11 @@ class KnowledgeBase:
         for distance in range(1, max_distance + 1):
             if distance == 1:
                 frequencies = self._vocab_df
-                candidates = [(frequencies[c], c) for c in self._edits1(word)
-                              if c in frequencies and c != word]
+                candidates = [
+                    (frequencies[c], c)
+                    for c in self._edits1(word)
+                    if c in frequencies and c != word
+                ]
             else:
                 candidates = [
                     (reader.doc_frequency("vocabulary", c), c)
@@ -550,8 +563,9 @@ class KnowledgeBase:
         return {head + e for e in edits}
 
     def _is_expansion_term(self, word: _Word) -> bool:
-        return any((t,) in variants for t in word.terms for group in self._expansions
-                   for variants in group)
+        return any(
+            (t,) in variants for t in word.terms for group in self._expansions for variants in group
+        )
 
     def _correct(self, words: list[_Word]) -> tuple[list[_Word], bool, bool]:
         """Replace unknown words by their closest known word; flag rare words worth suggesting.
@@ -562,8 +576,11 @@ class KnowledgeBase:
         replaced = better = False
         corrected: list[_Word] = []
         for word in words:
-            if len(word.text) < settings.correction_min_length \
-                    or not word.text.isalpha() or self._is_expansion_term(word):
+            if (
+                len(word.text) < settings.correction_min_length
+                or not word.text.isalpha()
+                or self._is_expansion_term(word)
+            ):
                 corrected.append(word)
                 continue
             terms = word.terms
@@ -613,8 +630,10 @@ class KnowledgeBase:
         flat = [t for w in words for t in w.terms]
         if 1 < len(flat) <= settings.phrase_max_terms and settings.phrase_boost > 0:
             clauses.append(
-                Or([Phrase(f, flat, slop=settings.phrase_slop) for f in PHRASE_FIELDS],
-                   boost=settings.phrase_boost)
+                Or(
+                    [Phrase(f, flat, slop=settings.phrase_slop) for f in PHRASE_FIELDS],
+                    boost=settings.phrase_boost,
+                )
             )
         joined_terms = set()
         pairs = zip(words, words[1:], strict=False) if settings.joined_boost > 0 else ()
@@ -676,8 +695,15 @@ class KnowledgeBase:
             return None
         return clauses[0] if len(clauses) == 1 else And(clauses)
 
-    def search(self, text: str, limit: int = 10, offset: int = 0, topic: str | None = None,
-               article: str | None = None, syntax: str = "plain") -> SearchResults:
+    def search(
+        self,
+        text: str,
+        limit: int = 10,
+        offset: int = 0,
+        topic: str | None = None,
+        article: str | None = None,
+        syntax: str = "plain",
+    ) -> SearchResults:
         text = " ".join(text.split())
         key = (text, limit, offset, topic, article, syntax)
         cached = self._results_cache.get(key)
@@ -690,14 +716,22 @@ class KnowledgeBase:
                 self._results_cache.popitem(last=False)
         return results
 
-    def _search(self, text: str, limit: int, offset: int, topic: str | None,
-                article: str | None, syntax: str) -> SearchResults:
+    def _search(
+        self,
+        text: str,
+        limit: int,
+        offset: int,
+        topic: str | None,
+        article: str | None,
+        syntax: str,
+    ) -> SearchResults:
         parsed = self.parse(text, syntax)
         allowed = self._filter_docs(topic, article)
         notices = crisis_notices(text, self.crisis)
         if parsed.query is NullQuery:
-            return SearchResults(query=text, total=0, limit=limit, offset=offset, hits=(),
-                                 notices=notices)
+            return SearchResults(
+                query=text, total=0, limit=limit, offset=offset, hits=(), notices=notices
+            )
         scores = self._scores(parsed, allowed)
         hits = tuple(
             self._hit(self._doc_sections[docnum].id, score, parsed.highlight_terms)
@@ -732,8 +766,10 @@ class KnowledgeBase:
         allowed = self._filter_cache.get(key)
         if allowed is None:
             allowed = frozenset(
-                docnum for docnum, section in enumerate(self._doc_sections)
-                if section is not None and (not topic or topic in section.topics)
+                docnum
+                for docnum, section in enumerate(self._doc_sections)
+                if section is not None
+                and (not topic or topic in section.topics)
                 and (not article or section.article == article)
             )
             self._filter_cache[key] = allowed
@@ -751,8 +787,9 @@ class KnowledgeBase:
         """The n best (docnum, score), ties in index order (as Whoosh orders them)."""
         return heapq.nsmallest(n, scores.items(), key=lambda item: (-item[1], item[0]))
 
-    def _scores(self, parsed: ParsedQuery, allowed: frozenset[int] | None = None
-                ) -> dict[int, float]:
+    def _scores(
+        self, parsed: ParsedQuery, allowed: frozenset[int] | None = None
+    ) -> dict[int, float]:
         """docnum -> score of every matching document: the one ranking search() and rank()
         share (pseudo-relevance feedback included)."""
         ranker = self._ranker()
@@ -760,8 +797,9 @@ class KnowledgeBase:
         if allowed is not None:
             scores = {d: v for d, v in scores.items() if d in allowed}
         if self.ranking.feedback_docs > 0 and scores:
-            feedback = self._feedback_query(self._top(scores, self.ranking.feedback_docs),
-                                            parsed.query)
+            feedback = self._feedback_query(
+                self._top(scores, self.ranking.feedback_docs), parsed.query
+            )
             if feedback is not None:
                 # Feedback re-ranks what the query matched and adds no documents: every
                 # result still contains a query word (or a synonym), the total and the
@@ -780,8 +818,9 @@ class KnowledgeBase:
         parsed = self.parse(" ".join(text.split()), syntax)
         if parsed.query is NullQuery:
             return []
-        return [(self._doc_sections[d].id, score)
-                for d, score in self._top(self._scores(parsed), limit)]
+        return [
+            (self._doc_sections[d].id, score) for d, score in self._top(self._scores(parsed), limit)
+        ]
 
     def _feedback_query(self, top: list[tuple[int, float]], query):
         """RM3-style pseudo-relevance feedback: the top documents' best new terms, weighted.
@@ -808,8 +847,12 @@ class KnowledgeBase:
         if not best:
             return None
         top_weight = best[0][1]
-        return Or([self._term_query(term, settings.feedback_weight * weight / top_weight)
-                   for term, weight in best])
+        return Or(
+            [
+                self._term_query(term, settings.feedback_weight * weight / top_weight)
+                for term, weight in best
+            ]
+        )
 
     def _term_counts(self, section_id: str) -> dict[str, int]:
         """Analyzed term counts of a section's title and text (cached per section)."""
@@ -825,8 +868,7 @@ class KnowledgeBase:
             cache[section_id] = counts
         return counts
 
-    def _facet_counts(self, kind: str, counts_by_value: Counter, label
-                      ) -> tuple[FacetCount, ...]:
+    def _facet_counts(self, kind: str, counts_by_value: Counter, label) -> tuple[FacetCount, ...]:
         """Facet values by count (then value). FacetCounts are immutable, so one instance per
         (value, count) is shared: a corpus of one-section articles has thousands of article
         facets per query, nearly all with count 1, and building them anew was most of the
@@ -892,8 +934,9 @@ class KnowledgeBase:
         if key not in self._related_cache:
             searcher = self.searcher()
             docnum = searcher.document_number(id=section_id)
-            results = searcher.more_like(docnum, "body", text=section.text or section.title,
-                                         top=limit, numterms=12)
+            results = searcher.more_like(
+                docnum, "body", text=section.text or section.title, top=limit, numterms=12
+            )
             self._related_cache[key] = tuple(
                 self.sections[hit["id"]] for hit in results if hit["id"] != section_id
             )
@@ -902,9 +945,7 @@ class KnowledgeBase:
     # -- suggestions ---------------------------------------------------------------------
 
     def _build_suggestion_tables(self) -> None:
-        self._titles = sorted(
-            {(s.title.lower(), s.title, s.id) for s in self.sections.values()}
-        )
+        self._titles = sorted({(s.title.lower(), s.title, s.id) for s in self.sections.values()})
         self._topic_labels = [
             (label.lower(), label, topic.id)
             for topic in self.taxonomy.topics

@@ -119,7 +119,8 @@ def _count_phrase(haystack: list[str], variants: tuple[tuple[str, ...], ...]) ->
     for phrase in variants:
         n, first = len(phrase), phrase[0]
         count = sum(
-            1 for i, term in enumerate(haystack)
+            1
+            for i, term in enumerate(haystack)
             if term == first and tuple(haystack[i : i + n]) == phrase
         )
         best = max(best, count)

@@ -11,13 +11,18 @@ def write_article(directory: Path, name: str, body: str, **front) -> Path:
     """Write a small corpus file; front-matter defaults make a valid article."""
     import yaml
 
-    meta = {"title": "Test article", "slug": Path(name).stem, "source": "test",
-            "summary": "A test article."}
+    meta = {
+        "title": "Test article",
+        "slug": Path(name).stem,
+        "source": "test",
+        "summary": "A test article.",
+    }
     meta.update(front)
     meta = {k: v for k, v in meta.items() if v is not None}
     path = directory / name
-    path.write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + body,
-                    encoding="utf-8")
+    path.write_text(
+        "---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + body, encoding="utf-8"
+    )
     return path
 
 

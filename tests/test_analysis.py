@@ -45,7 +45,6 @@ def test_words_that_carry_meaning_in_health_questions_are_kept(word):
 
 def test_character_offsets_point_into_the_original_text():
     text = "A self-harm plan"
-    tokens = [(t.text, t.startchar, t.endchar)
-              for t in make_analyzer(stem=False)(text, chars=True)]
+    tokens = [(t.text, t.startchar, t.endchar) for t in make_analyzer(stem=False)(text, chars=True)]
     assert ("self", 2, 6) in tokens and ("harm", 7, 11) in tokens
     assert ("selfharm", 2, 11) in tokens

@@ -5,21 +5,41 @@ from __future__ import annotations
 import pytest
 
 MBT = "bpd-treatment-in-real-sessions:other-therapies-can-fit-different-patterns"
-HIT_KEYS = ["id", "article", "article_title", "title", "anchor", "breadcrumb", "snippet",
-            "score", "topics", "url"]
+HIT_KEYS = [
+    "id",
+    "article",
+    "article_title",
+    "title",
+    "anchor",
+    "breadcrumb",
+    "snippet",
+    "score",
+    "topics",
+    "url",
+]
 
 
 def test_search_returns_the_documented_envelope(client):
     body = client.get("/api/v1/search?q=mentalization").get_json()
-    assert list(body) == ["query", "total", "limit", "offset", "hits", "facets",
-                          "did_you_mean", "corrected", "notices"]
+    assert list(body) == [
+        "query",
+        "total",
+        "limit",
+        "offset",
+        "hits",
+        "facets",
+        "did_you_mean",
+        "corrected",
+        "notices",
+    ]
     assert (body["query"], body["limit"], body["offset"]) == ("mentalization", 10, 0)
     hit = body["hits"][0]
     assert list(hit) == HIT_KEYS
     assert hit["id"] == MBT
     assert hit["article"] == "bpd-treatment-in-real-sessions"
     assert hit["url"] == (
-        "http://localhost/articles/bpd-treatment-in-real-sessions#" + hit["anchor"])
+        "http://localhost/articles/bpd-treatment-in-real-sessions#" + hit["anchor"]
+    )
     assert "<mark>" in hit["snippet"]
     assert set(body["facets"]) == {"topics", "articles"}
 
@@ -44,8 +64,12 @@ def test_crisis_notice_in_the_response(client):
 def test_crisis_resources_are_configuration(index_dir):
     from kb.api import create_app
 
-    app = create_app({"KB_INDEX_DIR": str(index_dir), "KB_CRISIS_RESOURCES": [
-        {"name": "Clinic crisis line", "phone": "555-0100"}]})
+    app = create_app(
+        {
+            "KB_INDEX_DIR": str(index_dir),
+            "KB_CRISIS_RESOURCES": [{"name": "Clinic crisis line", "phone": "555-0100"}],
+        }
+    )
     notice = app.test_client().get("/api/v1/search?q=self-harm").get_json()["notices"][0]
     assert notice["resources"] == [{"name": "Clinic crisis line", "phone": "555-0100"}]
 
@@ -82,7 +106,9 @@ def test_related_route(client):
 def test_articles_routes(client):
     articles = client.get("/api/v1/articles").get_json()["articles"]
     assert [a["slug"] for a in articles] == [
-        "bpd-treatment-in-real-sessions", "psychotherapy-for-personality-disorders"]
+        "bpd-treatment-in-real-sessions",
+        "psychotherapy-for-personality-disorders",
+    ]
     article = client.get("/api/v1/articles/psychotherapy-for-personality-disorders").get_json()
     assert article["published"] == "2025-08-08"
     assert article["section_count"] == len(article["toc"]) == 5
@@ -101,8 +127,9 @@ def test_topics_routes(client):
 def test_suggest_route(client):
     body = client.get("/api/v1/suggest?q=ment").get_json()
     assert body["query"] == "ment"
-    assert {"text": "Mentalization-based therapy", "kind": "topic", "section_id": None} in \
-        body["suggestions"]
+    assert {"text": "Mentalization-based therapy", "kind": "topic", "section_id": None} in body[
+        "suggestions"
+    ]
 
 
 def test_health_route(client):
@@ -150,8 +177,9 @@ def test_cors_allowlist(index_dir, origin):
     client = allowed.test_client()
     response = client.get("/api/v1/search?q=dbt", headers={"Origin": origin})
     assert response.headers["Access-Control-Allow-Origin"] == origin
-    preflight = client.options("/api/v1/search?q=dbt", headers={
-        "Origin": origin, "Access-Control-Request-Method": "GET"})
+    preflight = client.options(
+        "/api/v1/search?q=dbt", headers={"Origin": origin, "Access-Control-Request-Method": "GET"}
+    )
     assert preflight.status_code == 200
     assert preflight.headers["Access-Control-Allow-Origin"] == origin
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]

@@ -48,8 +48,7 @@ def run(runner, args, source, env=None):
     KB_URL from the caller's shell is cleared so that --index really means in-process.
     """
     result = runner.invoke(main, [*args, *source], env={"KB_URL": None, **(env or {})})
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exc_info
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
     return result
 
 
@@ -114,9 +113,16 @@ def test_nl_prints_one_row_per_line(runner, ids, request, source, command):
 @pytest.mark.parametrize("command", COMMANDS)
 def test_fields_pick_fields_of_each_row(runner, ids, local, command):
     args, rows = commands(ids)[command]
-    picked = {"search": "id,title", "section": "id,title", "related": "id,title",
-              "articles": "slug,title", "article": "slug,title", "topics": "id,label",
-              "topic": "id,label", "suggest": "text,kind"}[command].split(",")
+    picked = {
+        "search": "id,title",
+        "section": "id,title",
+        "related": "id,title",
+        "articles": "slug,title",
+        "article": "slug,title",
+        "topics": "id,label",
+        "topic": "id,label",
+        "suggest": "text,kind",
+    }[command].split(",")
     body = json.loads(run(runner, args, local).stdout)
     expected = [{k: row[k] for k in picked} for row in (body[rows] if rows else [body])]
 
@@ -141,8 +147,7 @@ def test_table_is_plain_text_with_the_rows(runner, ids, local, command):
 
 
 def test_search_table_columns(runner, local):
-    result = run(runner, ["search", "therapy", "--table", "--limit", "3", "--offset", "1"],
-                 local)
+    result = run(runner, ["search", "therapy", "--table", "--limit", "3", "--offset", "1"], local)
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["RANK", "TITLE", "ARTICLE", "ID"]
     assert lines[1].startswith("2 ")  # rank counts from the offset
@@ -195,19 +200,37 @@ def test_kb_index_dir_environment_variable_selects_the_index(runner, index_dir):
 
 
 @pytest.mark.parametrize("source", ["local", "remote"])
-@pytest.mark.parametrize(("args", "message", "hint"), [
-    (["section", "nope:missing"], "Error: no section 'nope:missing'",
-     "Hint: find section ids with `kb search"),
-    (["related", "nope:missing"], "Error: no section 'nope:missing'",
-     "Hint: find section ids with `kb search"),
-    (["article", "no-such-article"], "Error: no article 'no-such-article'",
-     "Hint: list article slugs with `kb articles`"),
-    (["topic", "no-such-topic"], "Error: no topic 'no-such-topic'",
-     "Hint: list topic ids with `kb topics`"),
-    (["search", "therapy", "--limit", "99"], "Error: invalid parameter: limit",
-     "Hint: see `kb search --help`"),
-    (["suggest", "m"], "Error: invalid parameter: q", "Hint: see `kb suggest --help`"),
-])
+@pytest.mark.parametrize(
+    ("args", "message", "hint"),
+    [
+        (
+            ["section", "nope:missing"],
+            "Error: no section 'nope:missing'",
+            "Hint: find section ids with `kb search",
+        ),
+        (
+            ["related", "nope:missing"],
+            "Error: no section 'nope:missing'",
+            "Hint: find section ids with `kb search",
+        ),
+        (
+            ["article", "no-such-article"],
+            "Error: no article 'no-such-article'",
+            "Hint: list article slugs with `kb articles`",
+        ),
+        (
+            ["topic", "no-such-topic"],
+            "Error: no topic 'no-such-topic'",
+            "Hint: list topic ids with `kb topics`",
+        ),
+        (
+            ["search", "therapy", "--limit", "99"],
+            "Error: invalid parameter: limit",
+            "Hint: see `kb search --help`",
+        ),
+        (["suggest", "m"], "Error: invalid parameter: q", "Hint: see `kb suggest --help`"),
+    ],
+)
 def test_user_errors_are_one_line_with_a_hint(runner, request, source, args, message, hint):
     result = run(runner, args, request.getfixturevalue(source))
     assert result.exit_code == 1
@@ -240,10 +263,13 @@ def test_a_url_without_scheme_is_a_usage_error(runner):
     assert result.exit_code == 2 and "--url" in result.stderr
 
 
-@pytest.mark.parametrize(("args", "footer"), [
-    (["search", "zzzqqqxxx"], "no hits"),
-    (["search", "therapy", "--offset", "5000"], "no hits at offset 5000 ("),
-])
+@pytest.mark.parametrize(
+    ("args", "footer"),
+    [
+        (["search", "zzzqqqxxx"], "no hits"),
+        (["search", "therapy", "--offset", "5000"], "no hits at offset 5000 ("),
+    ],
+)
 def test_search_table_without_hits_says_so(runner, local, args, footer):
     result = run(runner, [*args, "--table"], local)
     assert result.exit_code == 0 and result.stdout.splitlines()[-1].startswith(footer)
@@ -256,8 +282,9 @@ def test_unknown_field_is_a_usage_error(runner, local):
 
 
 def test_rank_is_a_field_of_the_search_table_only(runner, local):
-    assert run(runner, ["search", "therapy", "--table", "--fields", "rank,id"],
-               local).exit_code == 0
+    assert (
+        run(runner, ["search", "therapy", "--table", "--fields", "rank,id"], local).exit_code == 0
+    )
     assert run(runner, ["search", "therapy", "--fields", "rank"], local).exit_code == 2
 
 
@@ -280,11 +307,14 @@ def test_get_passes_the_query_string(runner, local):
     assert result.exit_code == 0 and body["limit"] == 2 and len(body["hits"]) <= 2
 
 
-@pytest.mark.parametrize(("path", "status", "code"), [
-    ("/api/v1/sections/nope:missing", 404, "section_not_found"),
-    ("/api/v1/search?q=therapy&limit=0", 422, "invalid_parameter"),
-    ("/api/v1/nothing-here", 404, "not_found"),
-])
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/api/v1/sections/nope:missing", 404, "section_not_found"),
+        ("/api/v1/search?q=therapy&limit=0", 422, "invalid_parameter"),
+        ("/api/v1/nothing-here", 404, "not_found"),
+    ],
+)
 def test_get_exits_1_on_an_error_and_prints_its_body(runner, local, path, status, code):
     result = run(runner, ["get", path], local)
     assert result.exit_code == 1

@@ -46,8 +46,17 @@ def test_health_reports_the_served_build(kb_client, shipped_articles):
 
 def test_search_returns_the_api_json(kb_client):
     results = kb_client.search(MBT_QUERY, limit=3)
-    assert set(results) == {"query", "total", "limit", "offset", "hits", "facets",
-                            "did_you_mean", "corrected", "notices"}
+    assert set(results) == {
+        "query",
+        "total",
+        "limit",
+        "offset",
+        "hits",
+        "facets",
+        "did_you_mean",
+        "corrected",
+        "notices",
+    }
     assert results["query"] == MBT_QUERY and results["limit"] == 3
     assert results["hits"] and len(results["hits"]) <= 3
 
@@ -108,8 +117,9 @@ def test_in_process_client_answers_like_the_server(kb_client, index_dir, some_se
     local = KBClient.in_process(str(index_dir))
 
     def same_host(body):  # links are absolute; in-process requests come from localhost
-        return json.loads(json.dumps(body).replace(kb_client.base_url.rstrip("/"),
-                                                   "http://localhost"))
+        return json.loads(
+            json.dumps(body).replace(kb_client.base_url.rstrip("/"), "http://localhost")
+        )
 
     assert local.search(MBT_QUERY) == same_host(kb_client.search(MBT_QUERY))
     assert local.section(some_section) == same_host(kb_client.section(some_section))
@@ -147,12 +157,15 @@ def test_iter_hits_of_nothing_is_empty(kb_client):
 # --- error mapping ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("call", "code"), [
-    (lambda c: c.section("no-such-article:nothing"), "section_not_found"),
-    (lambda c: c.related("no-such-article:nothing"), "section_not_found"),
-    (lambda c: c.article("no-such-article"), "article_not_found"),
-    (lambda c: c.topic("no-such-topic"), "topic_not_found"),
-])
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [
+        (lambda c: c.section("no-such-article:nothing"), "section_not_found"),
+        (lambda c: c.related("no-such-article:nothing"), "section_not_found"),
+        (lambda c: c.article("no-such-article"), "article_not_found"),
+        (lambda c: c.topic("no-such-topic"), "topic_not_found"),
+    ],
+)
 def test_unknown_things_raise_not_found(kb_client, call, code):
     with pytest.raises(NotFound) as caught:
         call(kb_client)
@@ -165,13 +178,16 @@ def test_a_slash_in_an_id_cannot_reach_another_route(kb_client):
         kb_client.section("../articles")
 
 
-@pytest.mark.parametrize("call", [
-    lambda c: c.search("therapy", limit=99),
-    lambda c: c.search("therapy", offset=-1),
-    lambda c: c.search("therapy", topic="Not A Slug"),
-    lambda c: c.suggest("a"),
-    lambda c: c.related("x:y", limit=0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.search("therapy", limit=99),
+        lambda c: c.search("therapy", offset=-1),
+        lambda c: c.search("therapy", topic="Not A Slug"),
+        lambda c: c.suggest("a"),
+        lambda c: c.related("x:y", limit=0),
+    ],
+)
 def test_invalid_parameters_raise_invalid_request(kb_client, call):
     with pytest.raises(InvalidRequest) as caught:
         call(kb_client)
@@ -257,8 +273,7 @@ def session_with(adapter) -> requests.Session:
 
 
 def error(status, code):
-    return (status, {"error": {"status": status, "code": code, "message": code,
-                               "details": {}}}, {})
+    return (status, {"error": {"status": status, "code": code, "message": code, "details": {}}}, {})
 
 
 OK = (200, {"status": "ok"}, {})
@@ -278,11 +293,14 @@ def scripted_client(*steps, **options):
     return KBClient("http://kb.test", session=session_with(adapter), **options), adapter
 
 
-@pytest.mark.parametrize("failure", [
-    requests.ConnectionError("refused"),
-    requests.Timeout("slow"),
-    error(503, "unavailable"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.ConnectionError("refused"),
+        requests.Timeout("slow"),
+        error(503, "unavailable"),
+    ],
+)
 def test_transient_failures_are_retried(failure, sleeps):
     client, adapter = scripted_client(failure, failure, OK, retries=3)
     assert client.health() == {"status": "ok"}
@@ -308,8 +326,7 @@ def test_other_server_errors_are_not_retried(sleeps):
 
 def test_backoff_doubles_between_retries(sleeps):
     failure = requests.ConnectionError("refused")
-    client, adapter = scripted_client(failure, failure, failure, failure, retries=3,
-                                      backoff=0.1)
+    client, adapter = scripted_client(failure, failure, failure, failure, retries=3, backoff=0.1)
     with pytest.raises(Unavailable) as caught:
         client.health()
     assert caught.value.code == "connection_error"
@@ -326,16 +343,20 @@ def test_timeouts_after_every_retry_are_unavailable(sleeps):
 
 def test_retry_after_is_respected_and_capped(sleeps):
     client, _ = scripted_client(
-        (503, {}, {"Retry-After": "2"}), (503, {}, {"Retry-After": "3600"}), OK,
-        retries=3, backoff=0.1,
+        (503, {}, {"Retry-After": "2"}),
+        (503, {}, {"Retry-After": "3600"}),
+        OK,
+        retries=3,
+        backoff=0.1,
     )
     assert client.health() == {"status": "ok"}
     assert sleeps == [2.0, MAX_RETRY_AFTER]
 
 
 def test_a_503_after_the_last_retry_is_unavailable(sleeps):
-    client, adapter = scripted_client(error(503, "index_unavailable"),
-                                      error(503, "index_unavailable"), retries=1)
+    client, adapter = scripted_client(
+        error(503, "index_unavailable"), error(503, "index_unavailable"), retries=1
+    )
     with pytest.raises(Unavailable) as caught:
         client.health()
     assert caught.value.code == "index_unavailable" and adapter.calls == 2

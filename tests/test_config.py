@@ -8,11 +8,19 @@ from kb.config import defaults, from_environment, load_settings
 
 
 def test_environment_values_are_json_decoded_unless_the_default_is_text():
-    env = {"KB_CORS_ORIGINS": '["https://clinic.example"]', "KB_LOG_QUERIES": "true",
-           "KB_INDEX_DIR": "/srv/kb/index", "KB_PROXY_COUNT": "1", "UNRELATED": "x"}
+    env = {
+        "KB_CORS_ORIGINS": '["https://clinic.example"]',
+        "KB_LOG_QUERIES": "true",
+        "KB_INDEX_DIR": "/srv/kb/index",
+        "KB_PROXY_COUNT": "1",
+        "UNRELATED": "x",
+    }
     assert from_environment(env) == {
-        "KB_CORS_ORIGINS": ["https://clinic.example"], "KB_LOG_QUERIES": True,
-        "KB_INDEX_DIR": "/srv/kb/index", "KB_PROXY_COUNT": 1}
+        "KB_CORS_ORIGINS": ["https://clinic.example"],
+        "KB_LOG_QUERIES": True,
+        "KB_INDEX_DIR": "/srv/kb/index",
+        "KB_PROXY_COUNT": 1,
+    }
 
 
 def test_bad_json_names_the_setting():

@@ -24,11 +24,19 @@ def test_text_before_first_heading_is_the_introduction_section():
     article = parse_article(GOOD_FRONT + "Opening words.\n\n## First\n\nBody one.\n")
     intro, first = article.sections
     assert (intro.id, intro.anchor, intro.title, intro.level) == (
-        "t:introduction", "introduction", "T", 1)
+        "t:introduction",
+        "introduction",
+        "T",
+        1,
+    )
     assert intro.text == "Opening words."
     assert intro.breadcrumb == ("T",)
     assert (first.id, first.title, first.position, first.breadcrumb) == (
-        "t:first", "First", 1, ("First",))
+        "t:first",
+        "First",
+        1,
+        ("First",),
+    )
 
 
 def test_no_introduction_when_the_body_starts_with_a_heading():
@@ -40,7 +48,10 @@ def test_sections_carry_level_breadcrumb_position_and_word_count():
     body = "## Treatment\n\nIntro.\n\n### DBT skills\n\nOne two three.\n\n## Family\n\nFour five.\n"
     sections = split_sections(body, "a", "A")
     assert [(s.title, s.level, s.position) for s in sections] == [
-        ("Treatment", 2, 0), ("DBT skills", 3, 1), ("Family", 2, 2)]
+        ("Treatment", 2, 0),
+        ("DBT skills", 3, 1),
+        ("Family", 2, 2),
+    ]
     assert sections[1].breadcrumb == ("Treatment", "DBT skills")
     assert sections[2].breadcrumb == ("Family",)
     assert sections[1].word_count == 3
@@ -79,14 +90,23 @@ def test_optional_front_matter():
         ("---\ntitle: T\n", 1, "not closed"),
         ("---\ntitle: [unclosed\n---\nx\n", 2, "invalid front matter"),
         ("---\ntitle: T\nslug: t\nsource: s\n---\nx\n", 1, "missing front-matter key 'summary'"),
-        (GOOD_FRONT.replace("---\ntitle", "---\nauthor: me\ntitle", 1) + "x\n", 2,
-         "unknown front-matter key 'author'"),
+        (
+            GOOD_FRONT.replace("---\ntitle", "---\nauthor: me\ntitle", 1) + "x\n",
+            2,
+            "unknown front-matter key 'author'",
+        ),
         (GOOD_FRONT.replace("slug: t", "slug: Not A Slug") + "x\n", 3, "slug 'Not A Slug'"),
-        (GOOD_FRONT.replace("summary: S.", "summary: S.\npublished: 2025-13-40") + "x\n", 6,
-         "invalid date"),
+        (
+            GOOD_FRONT.replace("summary: S.", "summary: S.\npublished: 2025-13-40") + "x\n",
+            6,
+            "invalid date",
+        ),
         (GOOD_FRONT.replace("summary: S.", "summary: S.\nurl: ftp://x") + "x\n", 6, "url must be"),
-        (GOOD_FRONT.replace("summary: S.", "summary: S.\ntopics: [nonsense]") + "x\n", 6,
-         "unknown topic"),
+        (
+            GOOD_FRONT.replace("summary: S.", "summary: S.\ntopics: [nonsense]") + "x\n",
+            6,
+            "unknown topic",
+        ),
         (GOOD_FRONT.replace("title: T", "title: ''") + "x\n", 2, "'title' must be non-empty"),
         (GOOD_FRONT + "## Empty\n\n## Next\n\ntext\n", 7, "empty section 'Empty'"),
         (GOOD_FRONT + "Intro.\n\n##\n\ntext\n", 9, "heading has no text"),
@@ -124,8 +144,12 @@ def test_missing_corpus_directory(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "slug"),
-    [("Mentalization-Based Therapy", "mentalization-based-therapy"), ("Café & crème", "cafe-creme"),
-     ("  --  ", ""), ("MED-10", "med-10")],
+    [
+        ("Mentalization-Based Therapy", "mentalization-based-therapy"),
+        ("Café & crème", "cafe-creme"),
+        ("  --  ", ""),
+        ("MED-10", "med-10"),
+    ],
 )
 def test_slugify(text, slug):
     assert slugify(text) == slug

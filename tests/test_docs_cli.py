@@ -18,8 +18,17 @@ from kb.client import KBClient, KBError
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md"]
-LOOKUPS = ["search", "section", "related", "articles", "article", "topics", "topic",
-           "suggest", "get"]
+LOOKUPS = [
+    "search",
+    "section",
+    "related",
+    "articles",
+    "article",
+    "topics",
+    "topic",
+    "suggest",
+    "get",
+]
 
 
 def markdown_section(path: Path, heading: str) -> str:
@@ -47,8 +56,11 @@ def all_commands(group: click.Group = main, prefix: str = "kb"):
 
 
 def public_methods() -> list[str]:
-    return sorted(name for name in vars(KBClient)
-                  if not name.startswith("_") and callable(getattr(KBClient, name)))
+    return sorted(
+        name
+        for name in vars(KBClient)
+        if not name.startswith("_") and callable(getattr(KBClient, name))
+    )
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
@@ -56,15 +68,25 @@ def test_every_command_is_documented_with_its_summary(doc):
     text = markdown_section(doc, "Command line")
     for path, command in all_commands():
         summary = command.get_short_help_str(limit=500)
-        assert any(path in line and summary in line for line in text.splitlines()), \
+        assert any(path in line and summary in line for line in text.splitlines()), (
             f"{doc.name}: no line with `{path}` and its summary {summary!r}"
+        )
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_exit_codes_formats_and_completion_are_documented(doc):
     text = markdown_section(doc, "Command line")
-    for needle in ("--table", "--nl", "--fields", "--url", "KB_URL", "_KB_COMPLETE=bash_source",
-                   "| 0 |", "| 1 |", "| 2 |"):
+    for needle in (
+        "--table",
+        "--nl",
+        "--fields",
+        "--url",
+        "KB_URL",
+        "_KB_COMPLETE=bash_source",
+        "| 0 |",
+        "| 1 |",
+        "| 2 |",
+    ):
         assert needle in text, f"{doc.name}: {needle!r} is not documented"
 
 
@@ -89,8 +111,11 @@ def test_every_public_client_method_has_a_docstring():
 def help_examples(command: str) -> list[list[str]]:
     """The `kb ...` example lines of a command's --help, as argument lists."""
     text = main.commands[command].help
-    return [shlex.split(line.strip())[1:] for line in text.splitlines()
-            if line.strip().startswith("kb ")]
+    return [
+        shlex.split(line.strip())[1:]
+        for line in text.splitlines()
+        if line.strip().startswith("kb ")
+    ]
 
 
 @pytest.mark.parametrize("command", LOOKUPS)

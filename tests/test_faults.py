@@ -55,8 +55,13 @@ def kb_command() -> list[str]:
 
 
 def run_kb_build(corpus: Path, index: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*kb_command(), "build", "--corpus", str(corpus), "--index", str(index)],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [*kb_command(), "build", "--corpus", str(corpus), "--index", str(index)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def built_name(done: subprocess.CompletedProcess) -> str:
@@ -102,7 +107,10 @@ def gunicorn(index: Path, logs: Path, **env: str):
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
-            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         try:
@@ -116,7 +124,8 @@ def gunicorn(index: Path, logs: Path, **env: str):
                 except (OSError, ValueError):
                     if time.monotonic() > deadline:
                         raise AssertionError(
-                            f"gunicorn not answering:\n{log_path.read_text()}") from None
+                            f"gunicorn not answering:\n{log_path.read_text()}"
+                        ) from None
                     time.sleep(0.1)
             yield base, proc, log_path
         finally:
@@ -126,20 +135,27 @@ def gunicorn(index: Path, logs: Path, **env: str):
 def synthetic_corpus(directory: Path, count: int, seed: int = 8) -> Path:
     """`count` articles of plausible clinical text (words of the shipped corpus, shuffled)."""
     directory.mkdir(parents=True, exist_ok=True)
-    words = re.findall(r"[a-z]{3,}", " ".join(
-        p.read_text(encoding="utf-8").split("---", 2)[-1].lower()
-        for p in sorted(SHIPPED_CORPUS.glob("*.md"))
-    ))
+    words = re.findall(
+        r"[a-z]{3,}",
+        " ".join(
+            p.read_text(encoding="utf-8").split("---", 2)[-1].lower()
+            for p in sorted(SHIPPED_CORPUS.glob("*.md"))
+        ),
+    )
     rng = random.Random(seed)
     for n in range(count):
         sections = "".join(
             f"## {' '.join(rng.choices(words, k=4)).capitalize()}\n\n"
-            + " ".join(rng.choices(words, k=110)) + ".\n\n"
+            + " ".join(rng.choices(words, k=110))
+            + ".\n\n"
             for _ in range(3)
         )
-        write_article(directory, f"synthetic-{n:05d}.md",
-                      " ".join(rng.choices(words, k=50)).capitalize() + ".\n\n" + sections,
-                      title=f"Synthetic article {n}")
+        write_article(
+            directory,
+            f"synthetic-{n:05d}.md",
+            " ".join(rng.choices(words, k=50)).capitalize() + ".\n\n" + sections,
+            title=f"Synthetic article {n}",
+        )
     return directory
 
 
@@ -148,8 +164,12 @@ def marker_corpus(directory: Path, word: str) -> Path:
     shutil.copytree(SHIPPED_CORPUS, directory, dirs_exist_ok=True)
     for old in directory.glob("marker-*.md"):
         old.unlink()
-    write_article(directory, f"marker-{word}.md", f"This article exists to carry {word}.\n",
-                  title=f"Marker {word}")
+    write_article(
+        directory,
+        f"marker-{word}.md",
+        f"This article exists to carry {word}.\n",
+        title=f"Marker {word}",
+    )
     return directory
 
 
@@ -158,7 +178,8 @@ def marker_corpus(directory: Path, word: str) -> Path:
 
 @pytest.mark.slow
 def test_killed_build_leaves_the_live_index_serving_and_the_next_build_works(
-        tmp_path, shipped_articles):
+    tmp_path, shipped_articles
+):
     index = tmp_path / "index"
     live = build_index(shipped_articles, index).name
     big = synthetic_corpus(tmp_path / "big", 600)
@@ -169,7 +190,8 @@ def test_killed_build_leaves_the_live_index_serving_and_the_next_build_works(
         assert get(f"{base}/api/v1/health")[1]["build"] == live
         proc = subprocess.Popen(
             [*kb_command(), "build", "--corpus", str(big), "--index", str(index)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         # Wait until the build is writing its .tmp-<name> directory, then kill it midway.
         deadline = time.monotonic() + 120
@@ -205,6 +227,7 @@ def test_killed_build_leaves_the_live_index_serving_and_the_next_build_works(
 
 # -- (b) a missing or damaged index at startup, under gunicorn -------------------------------
 
+
 def _missing(index: Path) -> None:
     shutil.rmtree(index)
 
@@ -237,16 +260,21 @@ def _toc_deleted(index: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("damage", [
-    _missing,
-    _garbage_current,
-    _current_names_missing_build,
-    _segments_deleted,
-    _segments_truncated,
-    _toc_deleted,
-], ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _missing,
+        _garbage_current,
+        _current_names_missing_build,
+        _segments_deleted,
+        _segments_truncated,
+        _toc_deleted,
+    ],
+    ids=lambda f: f.__name__.strip("_"),
+)
 def test_damaged_index_at_startup_answers_503_with_a_hint_and_recovers(
-        tmp_path, shipped_articles, damage):
+    tmp_path, shipped_articles, damage
+):
     index = tmp_path / "index"
     build_index(shipped_articles, index)
     damage(index)
@@ -275,14 +303,17 @@ def test_damaged_index_at_startup_answers_503_with_a_hint_and_recovers(
 
 
 def test_bad_front_matter_fails_the_build_with_path_line_and_keeps_the_live_index(
-        tmp_path, shipped_articles):
+    tmp_path, shipped_articles
+):
     index = tmp_path / "index"
     live = build_index(shipped_articles, index).name
     corpus = tmp_path / "corpus"
     shutil.copytree(SHIPPED_CORPUS, corpus)
     bad = corpus / "broken.md"
-    bad.write_text("---\ntitle: Broken\nslug: broken\nsource: test\nsummary: [unclosed\n---\n"
-                   "Body.\n", encoding="utf-8")
+    bad.write_text(
+        "---\ntitle: Broken\nslug: broken\nsource: test\nsummary: [unclosed\n---\nBody.\n",
+        encoding="utf-8",
+    )
     done = run_kb_build(corpus, index)
     assert done.returncode == 1, done.stdout + done.stderr
     assert re.search(rf"{re.escape(str(bad))}:5: .+", done.stderr), done.stderr
@@ -297,11 +328,20 @@ def test_bad_front_matter_fails_the_build_with_path_line_and_keeps_the_live_inde
 
 @pytest.mark.slow
 def test_rebuilds_under_load_fail_no_request_and_the_new_build_is_served(
-        tmp_path, shipped_articles):
+    tmp_path, shipped_articles
+):
     index = tmp_path / "index"
     build_index(shipped_articles, index)
-    queries = ["mentalization", "dbt skills", "family involvement", "medication side effects",
-               "telehealth", "theraphy", "self harm", "borderline personality"]
+    queries = [
+        "mentalization",
+        "dbt skills",
+        "family involvement",
+        "medication side effects",
+        "telehealth",
+        "theraphy",
+        "self harm",
+        "borderline personality",
+    ]
     paths = ["/api/v1/search?" + urlencode({"q": q}) for q in queries] + ["/api/v1/health"]
     with gunicorn(index, tmp_path) as (base, proc, log_path):
         port = int(base.rsplit(":", 1)[1])

@@ -32,8 +32,13 @@ def test_queries_are_never_stored_by_caches(client, path):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/articles", "/api/v1/topics", "/api/v1/articles/bpd-treatment-in-real-sessions",
-     "/api/v1/sections/bpd-treatment-in-real-sessions:introduction", "/api/v1/search?q=dbt"],
+    [
+        "/api/v1/articles",
+        "/api/v1/topics",
+        "/api/v1/articles/bpd-treatment-in-real-sessions",
+        "/api/v1/sections/bpd-treatment-in-real-sessions:introduction",
+        "/api/v1/search?q=dbt",
+    ],
 )
 def test_conditional_get_answers_304(client, path):
     first = client.get(path)
@@ -69,8 +74,9 @@ def test_long_urls_are_414_and_large_bodies_413(client):
 
 
 def test_rate_limit_answers_429_with_retry_after(index_dir):
-    client = create_app({"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": "3 per minute"}
-                        ).test_client()
+    client = create_app(
+        {"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": "3 per minute"}
+    ).test_client()
     statuses = [client.get("/api/v1/search?q=dbt").status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
     response = client.get("/api/v1/search?q=dbt")
@@ -80,8 +86,9 @@ def test_rate_limit_answers_429_with_retry_after(index_dir):
 
 
 def test_rate_limit_is_per_client(index_dir):
-    client = create_app({"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": "1 per minute"}
-                        ).test_client()
+    client = create_app(
+        {"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": "1 per minute"}
+    ).test_client()
     assert client.get("/api/v1/health", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
     assert client.get("/api/v1/health", environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
     assert client.get("/api/v1/health", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
@@ -89,11 +96,31 @@ def test_rate_limit_is_per_client(index_dir):
 
 HOSTILE_QUERIES = [
     "a" * 200,
-    "\x00", "dbt\x00dbt", "\x01\x02\x1f\x7f", "\u202e\u200b\ufeff", "\ud7ff\ue000",
-    "'; DROP TABLE sections; --", "1 OR 1=1", "<script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>", "javascript:alert(1)", "{{7*7}}", "${jndi:ldap://x}",
-    "../../etc/passwd", "%00", "%%%%", "\\x00", "((((((((((", '"' * 50, "*" * 100, "~" * 30,
-    "title:dbt body:*", "🙂" * 50, "ǅǆǄ", "ß" * 10, "\n\r\t",
+    "\x00",
+    "dbt\x00dbt",
+    "\x01\x02\x1f\x7f",
+    "\u202e\u200b\ufeff",
+    "\ud7ff\ue000",
+    "'; DROP TABLE sections; --",
+    "1 OR 1=1",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "javascript:alert(1)",
+    "{{7*7}}",
+    "${jndi:ldap://x}",
+    "../../etc/passwd",
+    "%00",
+    "%%%%",
+    "\\x00",
+    "((((((((((",
+    '"' * 50,
+    "*" * 100,
+    "~" * 30,
+    "title:dbt body:*",
+    "🙂" * 50,
+    "ǅǆǄ",
+    "ß" * 10,
+    "\n\r\t",
 ]
 
 
@@ -116,9 +143,20 @@ def test_control_characters_are_422(client, query):
 
 @pytest.mark.parametrize(
     "raw_query",
-    ["q=%FF%FE", "q=%C0%AF", "q=%ED%A0%80", "q=dbt&limit=-1", "q=dbt&limit=99999999999999999999",
-     "q=dbt&offset=1e10", "q=dbt&offset=NaN", "q=dbt&limit=1.5", "q=" + "x" * 201,
-     "q=dbt&topic=../../x", "q=dbt&article=%00", "q=dbt&limit=&offset="],
+    [
+        "q=%FF%FE",
+        "q=%C0%AF",
+        "q=%ED%A0%80",
+        "q=dbt&limit=-1",
+        "q=dbt&limit=99999999999999999999",
+        "q=dbt&offset=1e10",
+        "q=dbt&offset=NaN",
+        "q=dbt&limit=1.5",
+        "q=" + "x" * 201,
+        "q=dbt&topic=../../x",
+        "q=dbt&article=%00",
+        "q=dbt&limit=&offset=",
+    ],
 )
 def test_malformed_parameters_are_4xx_in_the_error_shape(client, raw_query):
     response = client.get("/api/v1/search?" + raw_query)
@@ -128,8 +166,17 @@ def test_malformed_parameters_are_4xx_in_the_error_shape(client, raw_query):
 
 @pytest.mark.parametrize(
     "section_id",
-    ["..%2F..%2Fetc%2Fpasswd", "..", "%00", "a:b%00", "<script>", "x" * 500, "a:" + "b" * 3000,
-     "%FF", "bpd-treatment-in-real-sessions:introduction%0A"],
+    [
+        "..%2F..%2Fetc%2Fpasswd",
+        "..",
+        "%00",
+        "a:b%00",
+        "<script>",
+        "x" * 500,
+        "a:" + "b" * 3000,
+        "%FF",
+        "bpd-treatment-in-real-sessions:introduction%0A",
+    ],
 )
 def test_hostile_section_ids_are_404(client, section_id):
     response = client.get(f"/api/v1/sections/{section_id}")

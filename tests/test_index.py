@@ -64,8 +64,9 @@ def test_corpus_error_stops_before_touching_the_index(tmp_path, make_article, ru
     index = tmp_path / "index"
     first = build_index(_corpus(make_article), index)
     make_article("bad.md", "## Empty\n")
-    result = runner.invoke(main, ["build", "--corpus", str(make_article.corpus),
-                                  "--index", str(index)])
+    result = runner.invoke(
+        main, ["build", "--corpus", str(make_article.corpus), "--index", str(index)]
+    )
     assert result.exit_code == 1
     assert "bad.md:7: empty section 'Empty'" in result.output
     assert current_build(index) == first

@@ -57,9 +57,13 @@ def free_port() -> int:
 
 def request(base: str, method: str, path: str) -> int:
     req = urllib.request.Request(
-        base + path, method=method, data=b"" if method == "POST" else None,
-        headers={"Referer": "https://clinic.example/help?" + urlencode({"q": QUERY}),
-                 "User-Agent": "privacy-test"},
+        base + path,
+        method=method,
+        data=b"" if method == "POST" else None,
+        headers={
+            "Referer": "https://clinic.example/help?" + urlencode({"q": QUERY}),
+            "User-Agent": "privacy-test",
+        },
     )
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
@@ -80,8 +84,14 @@ def server(args: list[str], env: dict[str, str], logs: Path, port: int):
     """Run a server process with stdout and stderr in files; stop it (TERM) on exit."""
     out_path, err_path = logs / "stdout.log", logs / "stderr.log"
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=out,
-                                stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + READY_TIMEOUT
@@ -100,9 +110,16 @@ def server(args: list[str], env: dict[str, str], logs: Path, port: int):
 
 def gunicorn(index_dir: Path, logs: Path, **env: str):
     port = free_port()
-    environment = {"KB_BIND": f"127.0.0.1:{port}", "KB_INDEX_DIR": str(index_dir),
-                   "KB_RATE_LIMIT": "", "KB_WORKERS": "2", "KB_THREADS": "2",
-                   "KB_LOG_QUERIES": "false", "KB_MAX_URL_LENGTH": "2048", **env}
+    environment = {
+        "KB_BIND": f"127.0.0.1:{port}",
+        "KB_INDEX_DIR": str(index_dir),
+        "KB_RATE_LIMIT": "",
+        "KB_WORKERS": "2",
+        "KB_THREADS": "2",
+        "KB_LOG_QUERIES": "false",
+        "KB_MAX_URL_LENGTH": "2048",
+        **env,
+    }
     args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
     return server(args, environment, logs, port)
 
@@ -110,19 +127,30 @@ def gunicorn(index_dir: Path, logs: Path, **env: str):
 def dev_server(index_dir: Path, logs: Path, **env: str):
     port = free_port()
     kb = Path(sys.executable).with_name("kb")
-    command = [str(kb)] if kb.exists() else [sys.executable, "-c",
-                                              "from kb.cli import main; main()"]
-    environment = {"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": "",
-                   "KB_LOG_QUERIES": "false", "KB_MAX_URL_LENGTH": "2048",
-                   "PYTHONUNBUFFERED": "1", **env}
-    return server([*command, "serve", "--no-build", "--host", "127.0.0.1", "--port",
-                   str(port)], environment, logs, port)
+    command = (
+        [str(kb)] if kb.exists() else [sys.executable, "-c", "from kb.cli import main; main()"]
+    )
+    environment = {
+        "KB_INDEX_DIR": str(index_dir),
+        "KB_RATE_LIMIT": "",
+        "KB_LOG_QUERIES": "false",
+        "KB_MAX_URL_LENGTH": "2048",
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
+    return server(
+        [*command, "serve", "--no-build", "--host", "127.0.0.1", "--port", str(port)],
+        environment,
+        logs,
+        port,
+    )
 
 
 def written(logs: Path) -> str:
     """Everything the server wrote: stdout, stderr and any log files, as one text."""
-    return "\n".join(p.read_text(encoding="utf-8", errors="replace")
-                     for p in sorted(logs.glob("*.log")))
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in sorted(logs.glob("*.log"))
+    )
 
 
 def assert_no_query(text: str) -> None:
@@ -143,10 +171,14 @@ def test_gunicorn_logs_hold_no_query_text(index_dir, tmp_path, access_log):
         run_requests(base)
     text = written(tmp_path)
     # The access log really ran, with paths and statuses but without the query string.
-    for line in ('"GET /api/v1/search HTTP/1.1" 200', '"GET /api/v1/suggest HTTP/1.1" 200',
-                 '"GET /api/v1/no-such-endpoint HTTP/1.1" 404',
-                 '"GET /api/v1/search HTTP/1.1" 422', '"GET /api/v1/search HTTP/1.1" 414',
-                 '"POST /api/v1/search HTTP/1.1" 405'):
+    for line in (
+        '"GET /api/v1/search HTTP/1.1" 200',
+        '"GET /api/v1/suggest HTTP/1.1" 200',
+        '"GET /api/v1/no-such-endpoint HTTP/1.1" 404',
+        '"GET /api/v1/search HTTP/1.1" 422',
+        '"GET /api/v1/search HTTP/1.1" 414',
+        '"POST /api/v1/search HTTP/1.1" 405',
+    ):
         assert line in text, text
     if access_log == "file":
         assert "/api/v1/search" in (tmp_path / "access.log").read_text()
@@ -168,9 +200,14 @@ def test_dev_server_logs_hold_no_query_text(index_dir, tmp_path):
     with dev_server(index_dir, tmp_path) as base:
         run_requests(base)
     text = written(tmp_path)
-    for line in ('"GET /api/v1/search" 200', '"GET /api/v1/suggest" 200',
-                 '"GET /api/v1/no-such-endpoint" 404', '"GET /api/v1/search" 422',
-                 '"GET /api/v1/search" 414', '"POST /api/v1/search" 405'):
+    for line in (
+        '"GET /api/v1/search" 200',
+        '"GET /api/v1/suggest" 200',
+        '"GET /api/v1/no-such-endpoint" 404',
+        '"GET /api/v1/search" 422',
+        '"GET /api/v1/search" 414',
+        '"POST /api/v1/search" 405',
+    ):
         assert line in text, text
     assert_no_query(text)
 

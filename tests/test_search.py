@@ -26,8 +26,15 @@ def ids(results: SearchResults) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "query", ["mentalization", "MBT", "mentalisation", "Mentalization-Based Therapy", "mbt",
-              "what is mentalisation based therapy"],
+    "query",
+    [
+        "mentalization",
+        "MBT",
+        "mentalisation",
+        "Mentalization-Based Therapy",
+        "mbt",
+        "what is mentalisation based therapy",
+    ],
 )
 def test_mentalization_queries_find_the_mbt_section_first(kb, query):
     assert ids(kb.search(query))[0] == MBT
@@ -99,8 +106,10 @@ def test_plain_text_never_raises(kb, query):
 
 
 def test_query_syntax_is_text_by_default_and_advanced_on_request(kb):
-    assert kb.search("DBT AND telehealth", syntax="advanced").total <= kb.search(
-        "DBT AND telehealth").total
+    assert (
+        kb.search("DBT AND telehealth", syntax="advanced").total
+        <= kb.search("DBT AND telehealth").total
+    )
     assert kb.search('"phone coaching"', syntax="advanced").total >= 1
 
 
@@ -176,8 +185,12 @@ def test_empty_and_stopword_queries_return_nothing(kb):
 
 @pytest.mark.parametrize(
     ("prefix", "expected"),
-    [("me", "Medication"), ("ment", "Mentalization-based therapy"), ("dbt", "DBT"),
-     ("fam", "Family Involvement Can Help, If It Does Not Become Blame")],
+    [
+        ("me", "Medication"),
+        ("ment", "Mentalization-based therapy"),
+        ("dbt", "DBT"),
+        ("fam", "Family Involvement Can Help, If It Does Not Become Blame"),
+    ],
 )
 def test_suggestions_complete_titles_topics_and_terms(kb, prefix, expected):
     texts = [s.text for s in kb.suggest(prefix)]
@@ -232,7 +245,8 @@ def test_feedback_reranks_but_adds_no_results(index_dir, query):
     build = current_build(index_dir)
     with_feedback = KnowledgeBase(build).search(query, limit=50)
     without = KnowledgeBase(build, ranking=replace(RankingSettings(), feedback_docs=0)).search(
-        query, limit=50)
+        query, limit=50
+    )
     assert RankingSettings().feedback_docs > 0
     assert with_feedback.total == without.total
     assert set(ids(with_feedback)) == set(ids(without))
@@ -256,13 +270,16 @@ def test_repeated_searches_are_answered_from_the_cache_per_filter(kb):
     assert all("dbt" in h.section.topics for h in filtered.hits)
 
 
-@pytest.mark.parametrize("markdown, plain", [
-    ("**bold**, __strong__, *em*, _em_ and `code`", "bold, strong, em, em and code"),
-    ("[a link](https://clinic.example/x) and ![an image](i.png)", "a link and an image"),
-    ("- first *item*\n> quoted", "first item quoted"),
-    # Lone or in-word delimiters are text, not markup.
-    ("window.__state and snake_case_name", "window.__state and snake_case_name"),
-    ("5 * 3 * 2", "5 * 3 * 2"),
-])
+@pytest.mark.parametrize(
+    "markdown, plain",
+    [
+        ("**bold**, __strong__, *em*, _em_ and `code`", "bold, strong, em, em and code"),
+        ("[a link](https://clinic.example/x) and ![an image](i.png)", "a link and an image"),
+        ("- first *item*\n> quoted", "first item quoted"),
+        # Lone or in-word delimiters are text, not markup.
+        ("window.__state and snake_case_name", "window.__state and snake_case_name"),
+        ("5 * 3 * 2", "5 * 3 * 2"),
+    ],
+)
 def test_snippet_text_drops_markdown_markup_only(markdown, plain):
     assert markdown_to_plain(markdown) == plain

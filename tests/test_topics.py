@@ -8,17 +8,41 @@ from kb.models import Section
 from kb.topics import TaxonomyError, assign_topics, load_taxonomy, parse_taxonomy
 
 REQUIRED_TOPICS = {
-    "mentalization", "medication", "dbt", "mindfulness", "distress-tolerance",
-    "emotion-regulation", "interpersonal-effectiveness", "schema-therapy", "tfp",
-    "trauma-focused", "family-involvement", "crisis-safety", "self-harm", "telehealth",
-    "therapeutic-relationship", "co-occurring", "progress-relapse", "psychoeducation",
+    "mentalization",
+    "medication",
+    "dbt",
+    "mindfulness",
+    "distress-tolerance",
+    "emotion-regulation",
+    "interpersonal-effectiveness",
+    "schema-therapy",
+    "tfp",
+    "trauma-focused",
+    "family-involvement",
+    "crisis-safety",
+    "self-harm",
+    "telehealth",
+    "therapeutic-relationship",
+    "co-occurring",
+    "progress-relapse",
+    "psychoeducation",
     "cultural-sensitivity",
 }
 
 
 def section(title: str, text: str) -> Section:
-    return Section(id="a:x", article="a", anchor="x", title=title, level=2, breadcrumb=(title,),
-                   position=0, text=text, word_count=len(text.split()), line=1)
+    return Section(
+        id="a:x",
+        article="a",
+        anchor="x",
+        title=title,
+        level=2,
+        breadcrumb=(title,),
+        position=0,
+        text=text,
+        word_count=len(text.split()),
+        line=1,
+    )
 
 
 def test_taxonomy_has_every_required_topic():
@@ -27,7 +51,11 @@ def test_taxonomy_has_every_required_topic():
     for topic in taxonomy.topics:
         assert topic.label and topic.expressions
     assert {t.id for t in taxonomy.topics if t.parent == "dbt"} == {
-        "mindfulness", "distress-tolerance", "emotion-regulation", "interpersonal-effectiveness"}
+        "mindfulness",
+        "distress-tolerance",
+        "emotion-regulation",
+        "interpersonal-effectiveness",
+    }
     assert taxonomy.spellings["mentalisation"] == "mentalization"
     assert "MBT" in taxonomy.by_id["mentalization"].abbreviations
 
@@ -55,9 +83,13 @@ def _section_containing(articles, phrase):
     ],
 )
 def test_seed_passages_get_their_topic(shipped_articles, phrase, topic):
-    sect = _section_containing(shipped_articles, phrase.split(",")[0]) if topic != \
-        "cultural-sensitivity" else next(s for a in shipped_articles for s in a.sections
-                                          if "Cultural sensitivity" in s.title)
+    sect = (
+        _section_containing(shipped_articles, phrase.split(",")[0])
+        if topic != "cultural-sensitivity"
+        else next(
+            s for a in shipped_articles for s in a.sections if "Cultural sensitivity" in s.title
+        )
+    )
     assert topic in sect.topics
 
 

@@ -16,10 +16,13 @@ MAX_GZIPPED_BYTES = 10 * 1024
 URL_RE = re.compile(r"""https?://[^\s"'`)<>]+""")
 
 
-@pytest.mark.parametrize("name, mimetype", [
-    ("kb-search.js", "text/javascript"),
-    ("kb-search.css", "text/css"),
-])
+@pytest.mark.parametrize(
+    "name, mimetype",
+    [
+        ("kb-search.js", "text/javascript"),
+        ("kb-search.css", "text/css"),
+    ],
+)
 def test_widget_files_are_served_with_type_and_caching(client, name, mimetype):
     response = client.get(f"/widget/{name}")
     assert response.status_code == 200
@@ -36,9 +39,15 @@ def test_widget_files_are_served_with_type_and_caching(client, name, mimetype):
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("path", [
-    "/widget/missing.js", "/widget/README.md", "/widget/../pages.py", "/widget/%2e%2e/kb-pages.css",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/widget/missing.js",
+        "/widget/README.md",
+        "/widget/../pages.py",
+        "/widget/%2e%2e/kb-pages.css",
+    ],
+)
 def test_only_widget_files_are_served(client, path):
     assert client.get(path).status_code == 404
 
@@ -59,9 +68,21 @@ def test_widget_names_no_other_host(name):
 
 def test_script_builds_dom_without_html_and_keeps_nothing():
     js = (WIDGET / "kb-search.js").read_text(encoding="utf-8")
-    for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
-                      "new Function", "localStorage", "sessionStorage", "document.cookie",
-                      "indexedDB", "history.pushState", "location.hash =", ".style."):
+    for forbidden in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "localStorage",
+        "sessionStorage",
+        "document.cookie",
+        "indexedDB",
+        "history.pushState",
+        "location.hash =",
+        ".style.",
+    ):
         assert forbidden not in js, forbidden
     assert 'credentials: "omit"' in js
     assert "AbortController" in js
@@ -126,8 +147,16 @@ def test_demo_page_embeds_the_widget_under_a_strict_csp(client):
     assert 'data-kb-api="http://localhost"' in page.pre
     assert "&lt;script" in response.get_data(as_text=True)
     html = response.get_data(as_text=True)
-    for option in ("data-kb-api", "data-kb-placeholder", "data-kb-limit", "data-kb-link",
-                   "data-kb-lang", "data-kb-label-", "data-kb-target", "--kb-accent"):
+    for option in (
+        "data-kb-api",
+        "data-kb-placeholder",
+        "data-kb-limit",
+        "data-kb-link",
+        "data-kb-lang",
+        "data-kb-label-",
+        "data-kb-target",
+        "--kb-accent",
+    ):
         assert option in html, option
 
 
@@ -158,6 +187,7 @@ def test_widget_files_are_package_data():
     import tomllib
 
     pyproject = tomllib.loads(
-        (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+        (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    )
     patterns = pyproject["tool"]["setuptools"]["package-data"]["kb"]
     assert any(p in ("static/widget/*", "static/**/*", "static/**") for p in patterns), patterns

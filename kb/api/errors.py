@@ -25,8 +25,9 @@ CODES = {
 }
 
 
-def error_body(status: int, message: str, code: str | None = None,
-               details: dict | None = None) -> dict:
+def error_body(
+    status: int, message: str, code: str | None = None, details: dict | None = None
+) -> dict:
     """The error contract: ``{"error": {"status", "code", "message", "details"}}``.
 
     `code` is stable and machine-readable; `message` is for people and may change;
@@ -42,8 +43,13 @@ def error_body(status: int, message: str, code: str | None = None,
     }
 
 
-def error_response(status: int, message: str, code: str | None = None,
-                   details: dict | None = None, headers: dict | None = None):
+def error_response(
+    status: int,
+    message: str,
+    code: str | None = None,
+    details: dict | None = None,
+    headers: dict | None = None,
+):
     response = jsonify(error_body(status, message, code, details))
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -63,7 +69,7 @@ def handle_http_exception(exc: HTTPException):
     if exc.code == 429:
         message = f"too many requests (limit: {exc.description}); retry after the Retry-After delay"
     response = error_response(exc.code or 500, message, data.get("code"), details, headers)
-    for name, value in (exc.get_headers() if exc.response is None else []):
+    for name, value in exc.get_headers() if exc.response is None else []:
         if name.lower() not in ("content-type", "content-length"):
             response.headers.setdefault(name, value)
     return response

@@ -119,8 +119,13 @@ def _log_query(response):
     Off by default. Access logs (kb.serving, gunicorn.conf.py) never include query strings.
     """
     elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-    log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"),
-             response.status_code, elapsed)
+    log.info(
+        "%s %s %s %.1fms",
+        request.method,
+        request.full_path.rstrip("?"),
+        response.status_code,
+        elapsed,
+    )
     return response
 
 

@@ -38,11 +38,13 @@ def query_text(max_length: int, required: bool = True, minimum: int = 1):
 class SearchArgsSchema(QueryArgsSchema):
     q = query_text(MAX_QUERY_LENGTH)
     limit = fields.Integer(
-        load_default=10, validate=validate.Range(1, MAX_LIMIT),
+        load_default=10,
+        validate=validate.Range(1, MAX_LIMIT),
         metadata={"description": f"Hits per page, 1-{MAX_LIMIT}."},
     )
     offset = fields.Integer(
-        load_default=0, validate=validate.Range(0, MAX_OFFSET),
+        load_default=0,
+        validate=validate.Range(0, MAX_OFFSET),
         metadata={"description": "Hits to skip, for paging."},
     )
     topic = fields.String(
@@ -54,9 +56,12 @@ class SearchArgsSchema(QueryArgsSchema):
         metadata={"description": "Only sections of this article slug."},
     )
     syntax = fields.String(
-        load_default="plain", validate=validate.OneOf(["plain", "advanced"]),
-        metadata={"description": "`advanced` enables Whoosh query syntax "
-                                 '(AND, OR, "phrases", field:term).'},
+        load_default="plain",
+        validate=validate.OneOf(["plain", "advanced"]),
+        metadata={
+            "description": "`advanced` enables Whoosh query syntax "
+            '(AND, OR, "phrases", field:term).'
+        },
     )
 
 

@@ -69,8 +69,7 @@ def results_json(results: SearchResults, kb) -> dict:
         "did_you_mean": results.did_you_mean,
         "corrected": results.corrected,
         "notices": [
-            {"kind": n.kind, "title": n.title, "message": n.message,
-             "resources": list(n.resources)}
+            {"kind": n.kind, "title": n.title, "message": n.message, "resources": list(n.resources)}
             for n in results.notices
         ],
     }
@@ -108,13 +107,17 @@ class Search(MethodView):
         """
         kb = get_kb()
         try:
-            results = kb.search(q, limit=limit, offset=offset, topic=topic, article=article,
-                                syntax=syntax)
+            results = kb.search(
+                q, limit=limit, offset=offset, topic=topic, article=article, syntax=syntax
+            )
         except InvalidQuery as exc:
             abort(422, message=str(exc), code="invalid_parameter")
         except ArticleNotFound:
-            abort(404, message=f"no article {article!r} to filter by; see /api/v1/articles",
-                  code="article_not_found")
+            abort(
+                404,
+                message=f"no article {article!r} to filter by; see /api/v1/articles",
+                code="article_not_found",
+            )
         return results_json(results, kb)
 
 
@@ -128,8 +131,11 @@ class SectionById(MethodView):
         try:
             section = kb.get_section(section_id)
         except SectionNotFound:
-            abort(404, message=f"no section {section_id!r}; find ids with /api/v1/search",
-                  code="section_not_found")
+            abort(
+                404,
+                message=f"no section {section_id!r}; find ids with /api/v1/search",
+                code="section_not_found",
+            )
         article = kb.article_of(section)
         siblings = article.sections
         index = section.position
@@ -164,8 +170,11 @@ class RelatedSections(MethodView):
         try:
             related = kb.related(section_id, limit=limit)
         except SectionNotFound:
-            abort(404, message=f"no section {section_id!r}; find ids with /api/v1/search",
-                  code="section_not_found")
+            abort(
+                404,
+                message=f"no section {section_id!r}; find ids with /api/v1/search",
+                code="section_not_found",
+            )
         return {"section": section_id, "related": [section_ref(s) for s in related]}
 
 
@@ -175,8 +184,11 @@ class Articles(MethodView):
     def get(self):
         """Every article, in slug order."""
         kb = get_kb()
-        return {"articles": [article_json(a) for a in sorted(kb.articles.values(),
-                                                              key=lambda a: a.slug)]}
+        return {
+            "articles": [
+                article_json(a) for a in sorted(kb.articles.values(), key=lambda a: a.slug)
+            ]
+        }
 
 
 @blp.route("/articles/<string:slug>")
@@ -189,8 +201,11 @@ class ArticleBySlug(MethodView):
         try:
             article = kb.get_article(slug)
         except ArticleNotFound:
-            abort(404, message=f"no article {slug!r}; list them with /api/v1/articles",
-                  code="article_not_found")
+            abort(
+                404,
+                message=f"no article {slug!r}; list them with /api/v1/articles",
+                code="article_not_found",
+            )
         return article_json(article, with_toc=True)
 
 
@@ -224,11 +239,13 @@ class TopicById(MethodView):
         kb = get_kb()
         topic = kb.taxonomy.by_id.get(topic_id)
         if topic is None:
-            abort(404, message=f"no topic {topic_id!r}; list them with /api/v1/topics",
-                  code="topic_not_found")
+            abort(
+                404,
+                message=f"no topic {topic_id!r}; list them with /api/v1/topics",
+                code="topic_not_found",
+            )
         sections = kb.sections_with_topic(topic_id)
-        return {**topic_json(topic, len(sections)),
-                "sections": [section_ref(s) for s in sections]}
+        return {**topic_json(topic, len(sections)), "sections": [section_ref(s) for s in sections]}
 
 
 @blp.route("/suggest")

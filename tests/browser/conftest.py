@@ -148,19 +148,22 @@ def third_origin(host_site):
 @pytest.fixture(scope="session")
 def kb_url(index_dir, second_origin, host_site):
     """kb serving the shipped corpus, allowing the second origin only."""
-    app = create_app({
-        "KB_INDEX_DIR": str(index_dir),
-        "KB_CORS_ORIGINS": [second_origin],
-        "KB_CRISIS_RESOURCES": CRISIS_RESOURCES,
-        # Limits are per client address, and every test's traffic comes from 127.0.0.1.
-        "KB_RATE_LIMIT": "",
-    })
+    app = create_app(
+        {
+            "KB_INDEX_DIR": str(index_dir),
+            "KB_CORS_ORIGINS": [second_origin],
+            "KB_CRISIS_RESOURCES": CRISIS_RESOURCES,
+            # Limits are per client address, and every test's traffic comes from 127.0.0.1.
+            "KB_RATE_LIMIT": "",
+        }
+    )
     for url in serve_app(app):
         host_site.kb_url = url
         yield url
 
 
 # -- the browser --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def browser():

@@ -61,7 +61,8 @@ def test_input_is_labelled_and_focus_is_visible(page, kb_url):
     page.keyboard.press("Tab")  # the first focusable element of the demo page is the widget
     expect(box).to_be_focused()
     outline = box.evaluate(
-        "el => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth")
+        "el => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth"
+    )
     assert outline == "solid 3px", outline
     box.fill("mentalization")
     expect(hits(page).first).to_contain_text(MBT_TITLE)
@@ -82,9 +83,13 @@ def test_input_is_labelled_and_focus_is_visible(page, kb_url):
     expect(box).to_have_attribute("aria-expanded", "false")
 
 
-@pytest.mark.parametrize("context_options", [
-    {"viewport": {"width": 360, "height": 740}, "bypass_csp": True},
-], ids=["mobile-360"])
+@pytest.mark.parametrize(
+    "context_options",
+    [
+        {"viewport": {"width": 360, "height": 740}, "bypass_csp": True},
+    ],
+    ids=["mobile-360"],
+)
 def test_demo_page_on_a_small_screen_has_no_serious_violations(page, kb_url):
     box = open_widget(page, kb_url + "/")
     box.fill("I want to hurt myself")

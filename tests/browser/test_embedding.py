@@ -32,9 +32,13 @@ def test_embedded_on_an_allowed_origin(page, kb_url, second_origin):
     box = open_widget(page, second_origin + "/embed")
     expect(box).to_have_attribute("placeholder", "Search our articles")
     # Rendered right after its script tag.
-    assert page.evaluate(
-        "() => document.querySelector('script[src$=\"kb-search.js\"]').nextElementSibling.localName"
-    ) == "kb-search"
+    assert (
+        page.evaluate(
+            "() => document.querySelector('script[src$=\"kb-search.js\"]')"
+            ".nextElementSibling.localName"
+        )
+        == "kb-search"
+    )
     box.fill("telehealth")
     expect(hits(page).filter(has_text=TELEHEALTH_TITLE)).to_have_count(1)
     expect(status(page)).to_have_text("2 sections found")
@@ -50,13 +54,13 @@ def test_embedded_on_an_allowed_origin(page, kb_url, second_origin):
 
 def test_target_element_link_template_and_labels(page, kb_url, second_origin):
     box = open_widget(page, second_origin + "/target")
-    assert page.evaluate(
-        "() => document.querySelector('#search-here > kb-search') !== null")
+    assert page.evaluate("() => document.querySelector('#search-here > kb-search') !== null")
     expect(page.get_by_label("Search the clinic library")).to_be_visible()
     box.fill("mentalization")
     hit = hits(page).first
     expect(hit).to_have_attribute(
-        "href", f"https://clinic.example/articles/{MBT_ARTICLE}#{MBT_ANCHOR}")
+        "href", f"https://clinic.example/articles/{MBT_ARTICLE}#{MBT_ANCHOR}"
+    )
     expect(hits(page)).to_have_count(1)  # data-kb-limit="1"
     box.fill("therapy")
     expect(status(page)).to_have_text(re.compile(r"^\d+ pages$"))
@@ -84,7 +88,9 @@ def test_hostile_host_css_neither_breaks_nor_leaks(page, kb_url, second_origin, 
     box.fill("mentalization")
     hit = hits(page).first
     expect(hit).to_contain_text(MBT_TITLE)
-    style = shadow_eval(page, """root => {
+    style = shadow_eval(
+        page,
+        """root => {
         const input = root.querySelector('input'), mark = root.querySelector('mark');
         const cs = getComputedStyle(input), ms = getComputedStyle(mark);
         return {fontSize: cs.fontSize, color: cs.color, border: cs.borderTopStyle,
@@ -92,7 +98,8 @@ def test_hostile_host_css_neither_breaks_nor_leaks(page, kb_url, second_origin, 
                 transform: getComputedStyle(root.querySelector('.kb')).textTransform,
                 hostDisplay: getComputedStyle(root.host).display,
                 hostLeft: root.host.getBoundingClientRect().left};
-    }""")
+    }""",
+    )
     assert style["fontSize"] == "16.8px", style
     assert style["color"] != "rgb(255, 0, 0)", style
     assert style["border"] == "solid", style
@@ -114,9 +121,16 @@ def test_hostile_host_css_neither_breaks_nor_leaks(page, kb_url, second_origin, 
 def shoot_widget(page, path, margin=12):
     """A screenshot of the widget with a margin, so its focus ring is not cut off."""
     box = page.locator("kb-search").bounding_box()
-    page.screenshot(path=str(path), full_page=True, clip={
-        "x": max(0, box["x"] - margin), "y": max(0, box["y"] - margin),
-        "width": box["width"] + 2 * margin, "height": box["height"] + 2 * margin})
+    page.screenshot(
+        path=str(path),
+        full_page=True,
+        clip={
+            "x": max(0, box["x"] - margin),
+            "y": max(0, box["y"] - margin),
+            "width": box["width"] + 2 * margin,
+            "height": box["height"] + 2 * margin,
+        },
+    )
 
 
 def assert_no_horizontal_overflow(page):
@@ -136,9 +150,13 @@ def assert_no_horizontal_overflow(page):
     assert layout["hostScroll"] <= layout["hostClient"], layout
 
 
-@pytest.mark.parametrize("context_options", [
-    {"viewport": {"width": 1280, "height": 900}},
-], ids=["desktop-1280"])
+@pytest.mark.parametrize(
+    "context_options",
+    [
+        {"viewport": {"width": 1280, "height": 900}},
+    ],
+    ids=["desktop-1280"],
+)
 def test_desktop_screenshot(page, kb_url, artifacts):
     box = open_widget(page, kb_url + "/")
     box.fill("mentalization")
@@ -151,14 +169,23 @@ def test_desktop_screenshot(page, kb_url, artifacts):
     page.screenshot(path=str(artifacts / "widget-crisis-1280.png"))
 
 
-@pytest.mark.parametrize("context_options", [
-    {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True,
-     "device_scale_factor": 2},
-    # A 1280 px window at 200% zoom lays out 640 CSS px wide at twice the pixel density.
-    {"viewport": {"width": 640, "height": 450}, "device_scale_factor": 2},
-], ids=["mobile-360", "zoom-200"])
-def test_small_screens_and_zoom_do_not_scroll_sideways(page, kb_url, second_origin, artifacts,
-                                                      context_options):
+@pytest.mark.parametrize(
+    "context_options",
+    [
+        {
+            "viewport": {"width": 360, "height": 740},
+            "is_mobile": True,
+            "has_touch": True,
+            "device_scale_factor": 2,
+        },
+        # A 1280 px window at 200% zoom lays out 640 CSS px wide at twice the pixel density.
+        {"viewport": {"width": 640, "height": 450}, "device_scale_factor": 2},
+    ],
+    ids=["mobile-360", "zoom-200"],
+)
+def test_small_screens_and_zoom_do_not_scroll_sideways(
+    page, kb_url, second_origin, artifacts, context_options
+):
     name = "mobile-360" if context_options["viewport"]["width"] == 360 else "zoom-200"
     box = open_widget(page, second_origin + "/embed")
     box.fill("I want to hurt myself")

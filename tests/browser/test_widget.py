@@ -38,7 +38,8 @@ def test_typing_shows_the_mbt_section(page, kb_url):
     expect(status(page)).to_have_text("1 section found")
     hit = hits(page).first
     expect(hit.locator(".kb-hit-meta")).to_contain_text(
-        "How I Think About Borderline Personality Disorder Treatment in Real Sessions")
+        "How I Think About Borderline Personality Disorder Treatment in Real Sessions"
+    )
     expect(hit.locator("mark").first).to_have_text(re.compile("mentalization", re.I))
     expect(hit).to_have_attribute("href", f"{kb_url}/articles/{MBT_ARTICLE}#{MBT_ANCHOR}")
     # The combobox owns a visible listbox of options, with suggestions from /suggest.
@@ -145,11 +146,23 @@ def test_empty_state_offers_did_you_mean_as_a_link(page, kb_url):
         q = parse_qs(urlparse(route.request.url).query)["q"][0]
         if q != "mediccation":
             return route.continue_()
-        route.fulfill(status=200, content_type="application/json", body=json.dumps({
-            "query": q, "total": 0, "limit": 5, "offset": 0, "hits": [],
-            "facets": {"topics": [], "articles": []}, "did_you_mean": "medication",
-            "corrected": False, "notices": [],
-        }))
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            body=json.dumps(
+                {
+                    "query": q,
+                    "total": 0,
+                    "limit": 5,
+                    "offset": 0,
+                    "hits": [],
+                    "facets": {"topics": [], "articles": []},
+                    "did_you_mean": "medication",
+                    "corrected": False,
+                    "notices": [],
+                }
+            ),
+        )
 
     page.route("**/api/v1/search?*", no_hits)
     box = open_widget(page, kb_url + "/")
@@ -180,7 +193,8 @@ def test_crisis_notice_with_its_resources_every_time(page, kb_url):
         expect(notice).to_contain_text("If you are in danger now")
         expect(notice).to_contain_text("call your local emergency number")
         expect(notice.get_by_role("link", name=re.compile("555-0100"))).to_have_attribute(
-            "href", "tel:5550100")
+            "href", "tel:5550100"
+        )
         expect(notice.locator('a[href="https://clinic.example/crisis"]')).to_be_visible()
         expect(hits(page).first).to_be_visible()
         # Above the results.
@@ -207,8 +221,9 @@ def test_loading_state(page, kb_url):
 def test_error_state_does_not_break_the_page(page, kb_url, failure):
     def fail(route):
         if failure == "http-500":
-            route.fulfill(status=500, content_type="application/json",
-                          body='{"error": {"status": 500}}')
+            route.fulfill(
+                status=500, content_type="application/json", body='{"error": {"status": 500}}'
+            )
         elif failure == "garbage":
             route.fulfill(status=200, content_type="application/json", body="<html>oops")
         else:
@@ -287,8 +302,10 @@ def test_stale_response_discarded_even_if_it_cannot_be_aborted(page, kb_url):
 def test_no_cookies_no_storage_no_query_in_urls(page, context, kb_url):
     context.add_cookies([{"name": "clinic_session", "value": "secret", "url": kb_url}])
     api_headers = []
-    page.on("request", lambda r: api_headers.append((r.url, r.all_headers()))
-            if "/api/v1/" in r.url else None)
+    page.on(
+        "request",
+        lambda r: api_headers.append((r.url, r.all_headers())) if "/api/v1/" in r.url else None,
+    )
     box = open_widget(page, kb_url + "/")
     box.fill("telehealth")
     expect(hits(page).first).to_be_visible()
@@ -309,23 +326,51 @@ def test_no_cookies_no_storage_no_query_in_urls(page, context, kb_url):
 
 
 def test_only_mark_is_markup_and_entities_become_text(page, kb_url):
-    snippet = ("a &lt;b&gt;bold&lt;/b&gt; &amp; &quot;q&quot; &#x27;s&#39; "
-               "<mark>match</mark> &lt;mark&gt;x")
-    body = {"query": "probe", "total": 1, "limit": 5, "offset": 0, "hits": [{
-        "id": "a:b", "article": "a", "article_title": "<i>Article</i>", "title": "<b>Title</b>",
-        "anchor": "b", "breadcrumb": ["<b>Title</b>"], "snippet": snippet, "score": 1.0,
-        "topics": [], "url": "javascript:window.__xss=1",
-    }], "facets": {"topics": [], "articles": []}, "did_you_mean": None, "corrected": False,
-        "notices": [{"kind": "crisis", "title": "<b>T</b>", "message": "<img src=x>",
-                     "resources": [{"name": "N", "url": "javascript:window.__xss=2",
-                                    "phone": "555<b>"}]}]}
-    page.route("**/api/v1/search?*", lambda route: route.fulfill(
-        status=200, content_type="application/json", body=json.dumps(body)))
+    snippet = (
+        "a &lt;b&gt;bold&lt;/b&gt; &amp; &quot;q&quot; &#x27;s&#39; "
+        "<mark>match</mark> &lt;mark&gt;x"
+    )
+    body = {
+        "query": "probe",
+        "total": 1,
+        "limit": 5,
+        "offset": 0,
+        "hits": [
+            {
+                "id": "a:b",
+                "article": "a",
+                "article_title": "<i>Article</i>",
+                "title": "<b>Title</b>",
+                "anchor": "b",
+                "breadcrumb": ["<b>Title</b>"],
+                "snippet": snippet,
+                "score": 1.0,
+                "topics": [],
+                "url": "javascript:window.__xss=1",
+            }
+        ],
+        "facets": {"topics": [], "articles": []},
+        "did_you_mean": None,
+        "corrected": False,
+        "notices": [
+            {
+                "kind": "crisis",
+                "title": "<b>T</b>",
+                "message": "<img src=x>",
+                "resources": [{"name": "N", "url": "javascript:window.__xss=2", "phone": "555<b>"}],
+            }
+        ],
+    }
+    page.route(
+        "**/api/v1/search?*",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(body)
+        ),
+    )
     box = open_widget(page, kb_url + "/")
     box.fill("probe")
     hit = hits(page).first
-    expect(hit.locator(".kb-snippet")).to_have_text(
-        'a <b>bold</b> & "q" \'s\' match <mark>x')
+    expect(hit.locator(".kb-snippet")).to_have_text("a <b>bold</b> & \"q\" 's' match <mark>x")
     expect(hit.locator("mark")).to_have_count(1)
     expect(hit.locator(".kb-hit-title")).to_have_text("<b>Title</b>")
     expect(hit.locator(".kb-hit-meta")).to_have_text("<i>Article</i>")

@@ -24,12 +24,14 @@ TITLE = 'Tricky <script>window.__xss=2</script> & "quoted" article'
 def xss_kb_url(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("xss-corpus")
     write_article(
-        corpus, "tricky.md",
+        corpus,
+        "tricky.md",
         "An introduction that talks about markup.\n\n"
         f"## Images {PAYLOAD} in headings\n\n"
         f"Some pages paste raw HTML such as {PAYLOAD} into their text, "
         "and an onerror handler must never run. Also &amp; and &lt;b&gt; stay literal.\n",
-        title=TITLE, slug="tricky",
+        title=TITLE,
+        slug="tricky",
     )
     index = tmp_path_factory.mktemp("xss-index")
     build_index(load_corpus(corpus), index)
@@ -51,11 +53,14 @@ def test_markup_in_corpus_and_query_is_only_text(page, xss_kb_url):
     expect(hit.locator(".kb-hit-title")).to_contain_text("<img src=x")
     expect(hit.locator(".kb-hit-meta")).to_have_text(TITLE)
     assert "Also &amp; and &lt;b&gt; stay literal" in text  # decoded exactly once
-    counts = shadow_eval(page, """root => ({
+    counts = shadow_eval(
+        page,
+        """root => ({
         img: root.querySelectorAll('img').length,
         script: root.querySelectorAll('script').length,
         handlers: [...root.querySelectorAll('*')].filter(el =>
-            [...el.attributes].some(a => a.name.startsWith('on'))).length})""")
+            [...el.attributes].some(a => a.name.startsWith('on'))).length})""",
+    )
     assert counts == {"img": 0, "script": 0, "handlers": 0}, counts
     assert page.evaluate("document.querySelectorAll('img').length") == 0
     page.wait_for_timeout(200)
