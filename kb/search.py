@@ -26,6 +26,7 @@ from whoosh.qparser import MultifieldParser
 from whoosh.query import And, NullQuery, Or, Phrase, Term
 
 from kb.analysis import WORD_RE, contains_sequence, default_analyzer, phrase_variants
+from kb.errors import ArticleNotFound, InvalidQuery, SectionNotFound
 from kb.index import IndexNotFound, current_build, read_build
 from kb.models import (
     Article,
@@ -79,18 +80,6 @@ class RankingSettings:
     feedback_docs: int = 10
     feedback_terms: int = 20
     feedback_weight: float = 0.3
-
-
-class InvalidQuery(ValueError):
-    """The caller's query or filters cannot be searched; the message says why."""
-
-
-class SectionNotFound(LookupError):
-    pass
-
-
-class ArticleNotFound(LookupError):
-    pass
 
 
 @dataclass

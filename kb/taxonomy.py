@@ -1,0 +1,113 @@
+"""The clinical topic taxonomy (kb/data/taxonomy.yaml) as data: loading and validation.
+
+It imports nothing else from kb, so anything may use it. The same data drives topic
+assignment (kb.topics), query expansion (kb.search) and the analyzer's spelling and stem
+tables (kb.analysis), so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+DEFAULT_TAXONOMY = Path(__file__).parent / "data" / "taxonomy.yaml"
+TOPIC_KEYS = {"id", "label", "terms", "abbreviations", "synonyms", "cues", "parent"}
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    label: str
+    terms: tuple[str, ...] = ()
+    abbreviations: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
+    cues: tuple[str, ...] = ()
+    parent: str | None = None
+
+    @property
+    def expressions(self) -> tuple[str, ...]:
+        """Everything that names the topic outright: label, terms, abbreviations, synonyms."""
+        return (self.label, *self.terms, *self.abbreviations, *self.synonyms)
+
+
+@dataclass(frozen=True, eq=False)  # identity hash: cached per loaded taxonomy
+class Taxonomy:
+    topics: tuple[Topic, ...]
+    spellings: dict[str, str] = field(default_factory=dict)
+    stems: dict[str, str] = field(default_factory=dict)
+    synonym_groups: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def by_id(self) -> dict[str, Topic]:
+        return {t.id: t for t in self.topics}
+
+    def label(self, topic_id: str) -> str:
+        topic = self.by_id.get(topic_id)
+        return topic.label if topic else topic_id
+
+    def expansion_groups(self) -> tuple[tuple[str, ...], ...]:
+        """Groups of interchangeable expressions for query expansion (cues excluded)."""
+        return tuple(t.expressions for t in self.topics) + self.synonym_groups
+
+
+class TaxonomyError(ValueError):
+    pass
+
+
+def _as_tuple(value, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TaxonomyError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def parse_taxonomy(data: dict) -> Taxonomy:
+    topics = []
+    for i, entry in enumerate(data.get("topics") or []):
+        where = f"topics[{i}]"
+        if not isinstance(entry, dict) or "id" not in entry or "label" not in entry:
+            raise TaxonomyError(f"{where} needs an id and a label")
+        unknown = set(entry) - TOPIC_KEYS
+        if unknown:
+            raise TaxonomyError(f"{where}: unknown keys {sorted(unknown)}")
+        topics.append(
+            Topic(
+                id=entry["id"],
+                label=entry["label"],
+                terms=_as_tuple(entry.get("terms"), f"{where}.terms"),
+                abbreviations=_as_tuple(entry.get("abbreviations"), f"{where}.abbreviations"),
+                synonyms=_as_tuple(entry.get("synonyms"), f"{where}.synonyms"),
+                cues=_as_tuple(entry.get("cues"), f"{where}.cues"),
+                parent=entry.get("parent"),
+            )
+        )
+    ids = [t.id for t in topics]
+    if len(ids) != len(set(ids)):
+        raise TaxonomyError("topic ids must be unique")
+    for t in topics:
+        if t.parent and t.parent not in ids:
+            raise TaxonomyError(f"topic {t.id}: unknown parent {t.parent}")
+    spellings = {str(k).lower(): str(v).lower() for k, v in (data.get("spellings") or {}).items()}
+    groups = tuple(
+        _as_tuple(g, f"synonym_groups[{i}]") for i, g in enumerate(data.get("synonym_groups") or [])
+    )
+    stems = {str(k).lower(): str(v).lower() for k, v in (data.get("stems") or {}).items()}
+    return Taxonomy(topics=tuple(topics), spellings=spellings, stems=stems, synonym_groups=groups)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> Taxonomy:
+    with open(path, encoding="utf-8") as handle:
+        return parse_taxonomy(yaml.safe_load(handle) or {})
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """The taxonomy at `path`, else the packaged one (cached per path).
+
+    Which file to use is configuration (KB_TAXONOMY, read by kb.config only).
+    """
+    return _load(str(path or DEFAULT_TAXONOMY))
