@@ -102,6 +102,7 @@ def _code_fingerprint(extra: str = "") -> str:
         "kb/importer.py",
         "kb/corpus.py",
         "kb/topics.py",
+        "kb/taxonomy.py",
         "kb/models.py",
         "kb/data/taxonomy.yaml",
     ):

@@ -8,12 +8,14 @@ Whoosh's analysis pipeline, so the same `Analyzer` object is what the index stor
   selfharm), so "self-harm", "self harm" and "selfharm" all meet.
 - Possessives are dropped ("client's" -> client).
 - British spellings are mapped to US ones before stemming ("behaviour" -> "behavior",
-  "mentalisation" -> "mentalization"); the map is data in kb/data/taxonomy.yaml.
+  "mentalisation" -> "mentalization"); the map is data in kb/data/taxonomy.yaml, handed to
+  `make_analyzer` (this module never reads it behind the caller's back).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from whoosh.analysis import STOP_WORDS as WHOOSH_STOP_WORDS
@@ -25,6 +27,8 @@ from whoosh.analysis import (
     Token,
     Tokenizer,
 )
+
+from kb.taxonomy import Taxonomy, load_taxonomy
 
 WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 POSSESSIVE_RE = re.compile(r"['’]s$")
@@ -146,29 +150,25 @@ STOP_WORDS = frozenset(WHOOSH_STOP_WORDS) | frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def spelling_variants() -> dict[str, str]:
-    from kb.topics import load_taxonomy
+def make_analyzer(
+    spellings: Mapping[str, str] | None = None,
+    stems: Mapping[str, str] | None = None,
+    *,
+    stem: bool = True,
+    stopwords: bool = True,
+):
+    """The analyzer for body, title and breadcrumb fields (and for queries against them).
 
-    return load_taxonomy().spellings
-
-
-@lru_cache(maxsize=1)
-def stem_overrides() -> dict[str, str]:
-    from kb.topics import load_taxonomy
-
-    return load_taxonomy().stems
-
-
-def make_analyzer(stem: bool = True, stopwords: bool = True):
-    """The analyzer for body, title and breadcrumb fields (and for queries against them)."""
-    analyzer = HyphenAwareTokenizer() | LowercaseFilter() | SpellingFilter(spelling_variants())
+    `spellings` maps variants to one preferred spelling (British -> US) and `stems` fixes
+    words Porter would stem badly; both come from the taxonomy (see `analyzer_for`).
+    """
+    analyzer = HyphenAwareTokenizer() | LowercaseFilter() | SpellingFilter(spellings or {})
     if stopwords:
         analyzer = analyzer | StopFilterKeepingPositions(minsize=1, stoplist=STOP_WORDS)
     if stem:
         # Porter would stem "mentalization" to "mental"; the taxonomy's stem overrides fix such
         # words to a stem of their own, and the stemmer leaves those stems alone.
-        overrides = stem_overrides()
+        overrides = dict(stems or {})
         analyzer = (
             analyzer
             | SpellingFilter(overrides)
@@ -177,13 +177,27 @@ def make_analyzer(stem: bool = True, stopwords: bool = True):
     return analyzer
 
 
-@lru_cache(maxsize=1)
+def vocabulary_analyzer(spellings: Mapping[str, str] | None = None):
+    """Unstemmed words with hyphens kept, for spelling correction and completions."""
+    return HyphenAwareTokenizer(joiner="-") | LowercaseFilter() | SpellingFilter(spellings or {})
+
+
+@lru_cache(maxsize=16)
+def analyzer_for(taxonomy: Taxonomy, *, stem: bool = True, stopwords: bool = True):
+    """The analyzer made from a taxonomy's spelling and stem tables (cached per taxonomy)."""
+    return make_analyzer(taxonomy.spellings, taxonomy.stems, stem=stem, stopwords=stopwords)
+
+
 def default_analyzer():
-    return make_analyzer()
+    """The analyzer of the packaged taxonomy: for tools and tests, never for a build.
+
+    A build's own analyzer is pickled in its Whoosh schema and read from there.
+    """
+    return analyzer_for(load_taxonomy())
 
 
 def analyze(text: str, analyzer=None) -> list[str]:
-    """The index terms of a text, in order."""
+    """The index terms of a text, in order (default: the packaged taxonomy's analyzer)."""
     analyzer = analyzer or default_analyzer()
     return [t.text for t in analyzer(text)]
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from kb.models import Article, Section, make_section_id
+from kb.taxonomy import Taxonomy, load_taxonomy
 
 REQUIRED_KEYS = ("title", "slug", "source", "summary")
 OPTIONAL_KEYS = ("published", "url", "topics")
@@ -84,7 +85,7 @@ def corpus_digest(corpus_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def load_corpus(corpus_dir: str | Path) -> list[Article]:
+def load_corpus(corpus_dir: str | Path, taxonomy: Taxonomy | None = None) -> list[Article]:
     """Load every ``*.md`` in the directory, sorted by file name; duplicate slugs are an error."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
@@ -92,7 +93,7 @@ def load_corpus(corpus_dir: str | Path) -> list[Article]:
     articles: list[Article] = []
     seen: dict[str, str] = {}
     for path in sorted(corpus_dir.glob("*.md")):
-        article = load_article(path)
+        article = load_article(path, taxonomy)
         if article.slug in seen:
             raise CorpusError(
                 path,
@@ -104,7 +105,7 @@ def load_corpus(corpus_dir: str | Path) -> list[Article]:
     return articles
 
 
-def load_article(path: str | Path) -> Article:
+def load_article(path: str | Path, taxonomy: Taxonomy | None = None) -> Article:
     path = Path(path)
     raw = path.read_bytes()
     try:
@@ -112,26 +113,30 @@ def load_article(path: str | Path) -> Article:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise CorpusError(path, line, f"not valid UTF-8 (byte {raw[exc.start]:#04x})") from None
-    return parse_article(text, path)
+    return parse_article(text, path, taxonomy)
 
 
-def parse_article(text: str, path: str | Path = "<string>") -> Article:
-    from kb.topics import assign_topics, load_taxonomy  # topics depends on models only
+def parse_article(
+    text: str, path: str | Path = "<string>", taxonomy: Taxonomy | None = None
+) -> Article:
+    """Parse and validate one corpus file's text into an Article.
 
+    Topics are not assigned here (that is a build step, kb.topics.tag_articles); a
+    front-matter `topics:` override is applied, its ids checked against `taxonomy`
+    (default: the packaged one).
+    """
     text = text.lstrip("\ufeff").replace("\r\n", "\n")
     meta, body, body_start = _split_front_matter(text, path)
     fields = _validate_front_matter(meta, path, text)
     sections = split_sections(body, fields["slug"], fields["title"], path, body_start)
-    taxonomy = load_taxonomy()
+    taxonomy = taxonomy or load_taxonomy()
     override = fields.get("topics")
     if override is not None:
         unknown = [t for t in override if t not in taxonomy.by_id]
         if unknown:
             raise CorpusError(path, _line_of_key(text, "topics"), f"unknown topic(s): {unknown}")
-    sections = tuple(
-        replace(s, topics=tuple(override) if override is not None else assign_topics(s, taxonomy))
-        for s in sections
-    )
+    if override is not None:
+        sections = tuple(replace(s, topics=tuple(override)) for s in sections)
     return Article(
         slug=fields["slug"],
         title=fields["title"],

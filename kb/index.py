@@ -25,16 +25,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.analysis import LowercaseFilter
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 
-from kb.analysis import HyphenAwareTokenizer, SpellingFilter, make_analyzer, spelling_variants
+from kb.analysis import make_analyzer, vocabulary_analyzer
 from kb.models import Article, Section
+from kb.taxonomy import Taxonomy, TaxonomyError, load_taxonomy, parse_taxonomy
+from kb.topics import tag_articles
 
 CURRENT_FILE = "CURRENT"
 BUILDS_DIR = "builds"
 SNAPSHOT_FILE = "corpus.json"
 META_FILE = "meta.json"
+TAXONOMY_FILE = "taxonomy.json"
 KEEP_OLD_BUILDS = 2  # servers may still be reading the previous build for a moment
 TITLE_BOOST = 2.0
 BREADCRUMB_BOOST = 0.5
@@ -44,12 +46,15 @@ class IndexNotFound(Exception):
     """The index directory is missing, damaged or unreadable; str() says what to do."""
 
 
-def make_schema() -> Schema:
-    analyzer = make_analyzer()
+def make_schema(taxonomy: Taxonomy) -> Schema:
+    """The Whoosh schema; its analyzers carry the taxonomy's spelling and stem tables.
+
+    Whoosh stores the schema (analyzers included) in the index, so a server reads the
+    analyzer of the build it opens and can never analyze queries differently.
+    """
+    analyzer = make_analyzer(taxonomy.spellings, taxonomy.stems)
     # Unstemmed words, for spelling correction and as-you-type completion.
-    vocabulary = (
-        HyphenAwareTokenizer(joiner="-") | LowercaseFilter() | SpellingFilter(spelling_variants())
-    )
+    vocabulary = vocabulary_analyzer(taxonomy.spellings)
     return Schema(
         id=ID(unique=True, stored=True),
         article=ID(),
@@ -90,9 +95,15 @@ def build_index(
     index_dir: str | Path,
     progress: Callable[[int], None] | None = None,
     corpus_digest: str | None = None,
+    taxonomy: Taxonomy | None = None,
 ) -> Path:
-    """Write a complete new build, then switch CURRENT to it. Returns the build directory."""
-    articles = list(articles)
+    """Write a complete new build, then switch CURRENT to it. Returns the build directory.
+
+    The build step: sections are tagged with topics (kb.topics) from `taxonomy` (default:
+    the packaged one), which is stored in the build beside the index and the corpus.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    articles = tag_articles(articles, taxonomy)
     index_dir = Path(index_dir)
     builds = index_dir / BUILDS_DIR
     builds.mkdir(parents=True, exist_ok=True)
@@ -100,7 +111,7 @@ def build_index(
     work = builds / f".tmp-{name}"
     work.mkdir()
     try:
-        ix = whoosh_index.create_in(str(work), make_schema())
+        ix = whoosh_index.create_in(str(work), make_schema(taxonomy))
         writer = ix.writer(limitmb=256)
         try:
             for article in articles:
@@ -116,6 +127,9 @@ def build_index(
         snapshot = [asdict(a) for a in articles]
         (work / SNAPSHOT_FILE).write_text(
             json.dumps(snapshot, default=_json_default, ensure_ascii=False), encoding="utf-8"
+        )
+        (work / TAXONOMY_FILE).write_text(
+            json.dumps(taxonomy.data, ensure_ascii=False, default=str), encoding="utf-8"
         )
         meta = {
             "build": name,
@@ -186,6 +200,17 @@ def read_build(build: Path) -> tuple[object, list[Article], dict]:
             f"index build {build} is unreadable ({type(exc).__name__}: {exc}): run `kb build`"
         ) from exc
     return ix, articles, meta
+
+
+def read_taxonomy(build: Path) -> Taxonomy:
+    """The taxonomy a build was made with (the packaged one for builds that predate it)."""
+    path = Path(build) / TAXONOMY_FILE
+    if not path.is_file():
+        return load_taxonomy()
+    try:
+        return parse_taxonomy(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TaxonomyError) as exc:
+        raise IndexNotFound(f"index build {build} has an unreadable taxonomy ({exc})") from exc
 
 
 def articles_from_snapshot(data: list[dict]) -> list[Article]:

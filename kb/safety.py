@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kb.analysis import analyze, contains_sequence, make_analyzer, phrase_variants
+from kb.analysis import analyze, analyzer_for, contains_sequence, phrase_variants
 from kb.models import Notice
+from kb.taxonomy import load_taxonomy
 
 # Phrases matched after analysis (stemmed, case and hyphen insensitive), so "self-harm",
 # "self harming", "selfharm", "Suicidal thoughts" and "killing myself" all match.
@@ -65,7 +66,7 @@ class CrisisSettings:
 @lru_cache(maxsize=1)
 def _analyzer():
     # Stopwords kept: "not safe" must not shrink to "safe".
-    return make_analyzer(stopwords=False)
+    return analyzer_for(load_taxonomy(), stopwords=False)
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,8 @@ TOPIC_KEYS = {"id", "label", "terms", "abbreviations", "synonyms", "cues", "pare
 
 @dataclass(frozen=True)
 class Topic:
+    """One topic: its id, label and the expressions that name it (see taxonomy.yaml)."""
+
     id: str
     label: str
     terms: tuple[str, ...] = ()
@@ -35,16 +37,25 @@ class Topic:
 
 @dataclass(frozen=True, eq=False)  # identity hash: cached per loaded taxonomy
 class Taxonomy:
+    """The whole taxonomy: topics, spelling variants, stem overrides, synonym groups.
+
+    `data` is the mapping it was parsed from, so a build can store exactly what it used
+    (kb.index writes it beside the index) and a server can read the same taxonomy back.
+    """
+
     topics: tuple[Topic, ...]
     spellings: dict[str, str] = field(default_factory=dict)
     stems: dict[str, str] = field(default_factory=dict)
     synonym_groups: tuple[tuple[str, ...], ...] = ()
+    data: dict = field(default_factory=dict, repr=False)
 
     @property
     def by_id(self) -> dict[str, Topic]:
+        """Topics by id."""
         return {t.id: t for t in self.topics}
 
     def label(self, topic_id: str) -> str:
+        """The topic's label, or the id itself when the taxonomy has no such topic."""
         topic = self.by_id.get(topic_id)
         return topic.label if topic else topic_id
 
@@ -54,7 +65,7 @@ class Taxonomy:
 
 
 class TaxonomyError(ValueError):
-    pass
+    """The taxonomy data breaks its format; str() says where."""
 
 
 def _as_tuple(value, where: str) -> tuple[str, ...]:
@@ -66,6 +77,7 @@ def _as_tuple(value, where: str) -> tuple[str, ...]:
 
 
 def parse_taxonomy(data: dict) -> Taxonomy:
+    """Validate taxonomy data (as read from YAML) and build the Taxonomy."""
     topics = []
     for i, entry in enumerate(data.get("topics") or []):
         where = f"topics[{i}]"
@@ -96,7 +108,9 @@ def parse_taxonomy(data: dict) -> Taxonomy:
         _as_tuple(g, f"synonym_groups[{i}]") for i, g in enumerate(data.get("synonym_groups") or [])
     )
     stems = {str(k).lower(): str(v).lower() for k, v in (data.get("stems") or {}).items()}
-    return Taxonomy(topics=tuple(topics), spellings=spellings, stems=stems, synonym_groups=groups)
+    return Taxonomy(
+        topics=tuple(topics), spellings=spellings, stems=stems, synonym_groups=groups, data=data
+    )
 
 
 @lru_cache(maxsize=4)

@@ -1,14 +1,18 @@
-"""The clinical topic taxonomy (kb/data/taxonomy.yaml): loading, topic assignment, expansions.
+"""Topic assignment: which taxonomy topics a section is about, as a step of every build.
 
-The same data drives two things, so they cannot drift apart: which topics a section is
-tagged with, and which alternative words a query is expanded with at search time.
+The taxonomy itself (data and loading) is kb.taxonomy. Parsing a corpus file does not
+assign topics (it only applies a front-matter `topics:` override); `tag_articles` does,
+when an index is built or `kb check` summarises the corpus, with the build's taxonomy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 
-from kb.models import Section
+from kb.analysis import analyze, analyzer_for, phrase_variants
+from kb.models import Article, Section
 from kb.taxonomy import (  # noqa: F401 - re-exported for callers of kb.topics
     DEFAULT_TAXONOMY,
     Taxonomy,
@@ -35,12 +39,12 @@ def _count_phrase(haystack: list[str], variants: tuple[tuple[str, ...], ...]) ->
     return best
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
 def _analyzed_topics(taxonomy: Taxonomy) -> tuple[tuple[str, tuple, tuple], ...]:
-    from kb.analysis import phrase_variants
+    analyzer = analyzer_for(taxonomy)
 
     def variants(expressions):
-        return tuple(v for v in (phrase_variants(e) for e in expressions) if v)
+        return tuple(v for v in (phrase_variants(e, analyzer) for e in expressions) if v)
 
     return tuple(
         (t.id, variants((*t.terms, *t.abbreviations, *t.synonyms)), variants(t.cues))
@@ -50,10 +54,9 @@ def _analyzed_topics(taxonomy: Taxonomy) -> tuple[tuple[str, tuple, tuple], ...]
 
 def topic_scores(section: Section, taxonomy: Taxonomy) -> dict[str, int]:
     """Score every topic for a section; see the assignment rule in taxonomy.yaml."""
-    from kb.analysis import analyze
-
-    title_terms = analyze(section.title)
-    body_terms = analyze(section.text)
+    analyzer = analyzer_for(taxonomy)
+    title_terms = analyze(section.title, analyzer)
+    body_terms = analyze(section.text, analyzer)
     scores: dict[str, int] = {}
     for topic_id, strong, weak in _analyzed_topics(taxonomy):
         score = 0
@@ -75,3 +78,16 @@ def assign_topics(section: Section, taxonomy: Taxonomy | None = None) -> tuple[s
     order = {t.id: i for i, t in enumerate(taxonomy.topics)}
     chosen = [t for t, s in scores.items() if s >= THRESHOLD]
     return tuple(sorted(chosen, key=lambda t: (-scores[t], order[t])))
+
+
+def tag_article(article: Article, taxonomy: Taxonomy) -> Article:
+    """The article with every section's topics assigned (a front-matter override wins)."""
+    if article.topics is not None:
+        return article
+    sections = tuple(replace(s, topics=assign_topics(s, taxonomy)) for s in article.sections)
+    return replace(article, sections=sections)
+
+
+def tag_articles(articles: Iterable[Article], taxonomy: Taxonomy) -> list[Article]:
+    """Topic tagging, the build step: `tag_article` for each article."""
+    return [tag_article(a, taxonomy) for a in articles]

@@ -9,6 +9,8 @@ import pytest
 from kb.api import create_app
 from kb.corpus import load_corpus
 from kb.index import build_index
+from kb.taxonomy import load_taxonomy
+from kb.topics import tag_articles
 from tests.helpers import serve_app, write_article
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +19,8 @@ SHIPPED_CORPUS = ROOT / "corpus"
 
 @pytest.fixture(scope="session")
 def shipped_articles():
-    return load_corpus(SHIPPED_CORPUS)
+    """The shipped corpus as a build sees it: parsed, then tagged with topics."""
+    return tag_articles(load_corpus(SHIPPED_CORPUS), load_taxonomy())
 
 
 @pytest.fixture(scope="session")
