@@ -4,9 +4,11 @@ A view returns kb.models objects (a model, or a small composite such as SectionD
 TopicDetail when an answer needs several) and flask-smorest dumps them through the schema
 named in `@blp.response`; the schemas in kb.api.schemas are the only place a response
 field is named, and they derive what needs the request (absolute URLs) or presentation
-(HTML) at dump time. Views build no dicts and catch no lookup errors: kb.errors.NotFound
-and InvalidQuery raised by the library reach the one handler in kb.api.errors, which
-gives every 404 and 422 the same shape and hint.
+(HTML) at dump time. Views build no dicts and turn no error into a response: the
+kb.errors.NotFound and InvalidQuery the library raises reach the one handler in
+kb.api.errors, which gives every 404 and 422 the same shape and hint. Only the search
+view touches them: it checks `topic` against the served build's taxonomy (raising
+InvalidQuery) and re-raises an unknown article filter with its purpose ("to filter by").
 """
 
 from __future__ import annotations
