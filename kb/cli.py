@@ -414,12 +414,14 @@ def _client(index_dir: str, url: str | None):
 def _error_line(exc, command: str, url: str | None) -> str:
     """One line for a failed lookup: what went wrong, then a hint when there is one.
 
-    The API's own hints name API paths ("find ids with /api/v1/search"); they are replaced
-    by the matching `kb` command.
+    The API's own hints name API paths (kb.api.errors.API_HINTS, e.g. "find ids with
+    /api/v1/search"); they are replaced by the matching `kb` command.
     """
+    from kb.api.errors import API_HINTS
     from kb.client import ServerError
 
-    message = "; ".join(p for p in exc.message.split("; ") if "/api/v1" not in p)
+    api_hint = API_HINTS.get(exc.code)
+    message = exc.message.removesuffix(f"; {api_hint}") if api_hint else exc.message
     if isinstance(exc, ServerError) and exc.status is not None and url:
         message = f"kb at {url} answered {exc.status} {exc.code}: {message}"
     hint = _HINTS.get(exc.code)

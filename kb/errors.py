@@ -8,16 +8,21 @@ from __future__ import annotations
 
 
 class NotFound(LookupError):
-    """Something asked for by id or slug does not exist; `key` is what was asked for."""
+    """Something asked for by id or slug does not exist; `key` is what was asked for.
+
+    `purpose` says what it was wanted for when that is not to read it, e.g. "to filter by".
+    """
 
     kind = "item"
 
-    def __init__(self, key: str):
+    def __init__(self, key: str, purpose: str = ""):
         super().__init__(key)
         self.key = key
+        self.purpose = purpose
 
     def __str__(self) -> str:
-        return f"no {self.kind} {self.key!r}"
+        message = f"no {self.kind} {self.key!r}"
+        return f"{message} {self.purpose}" if self.purpose else message
 
 
 class SectionNotFound(NotFound):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kb.taxonomy import Topic
 
 # A section id joins the article slug and the heading anchor. Both are limited to
 # [a-z0-9-], so the separator can never occur inside either part.
@@ -54,6 +58,15 @@ class Article:
     def section(self, anchor: str) -> Section | None:
         return next((s for s in self.sections if s.anchor == anchor), None)
 
+    @property
+    def section_count(self) -> int:
+        return len(self.sections)
+
+    @property
+    def section_topics(self) -> tuple[str, ...]:
+        """Every topic id of any of its sections, sorted: what the article is about."""
+        return tuple(sorted({t for s in self.sections for t in s.topics}))
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -100,3 +113,83 @@ class Suggestion:
     text: str
     kind: str  # "section", "topic" or "term"
     section_id: str | None = None
+
+
+# -- composites: what one answer of kb holds when it needs more than one model -----------
+
+
+@dataclass(frozen=True)
+class SectionDetail:
+    """One section in its place: its article, its neighbours and sections like it."""
+
+    section: Section
+    article: Article
+    related: tuple[Section, ...] = ()
+
+    @property
+    def previous(self) -> Section | None:
+        index = self.section.position
+        return self.article.sections[index - 1] if index > 0 else None
+
+    @property
+    def next(self) -> Section | None:
+        index = self.section.position
+        siblings = self.article.sections
+        return siblings[index + 1] if index + 1 < len(siblings) else None
+
+
+@dataclass(frozen=True)
+class RelatedSections:
+    """Sections most like the section `section_id`, never itself."""
+
+    section_id: str
+    related: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class ArticleList:
+    articles: tuple[Article, ...]
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    """A topic of the taxonomy and how many sections have it."""
+
+    topic: Topic
+    section_count: int
+
+
+@dataclass(frozen=True)
+class TopicList:
+    topics: tuple[TopicSummary, ...]
+
+
+@dataclass(frozen=True)
+class TopicDetail:
+    """A topic of the taxonomy and its sections."""
+
+    topic: Topic
+    sections: tuple[Section, ...]
+
+    @property
+    def section_count(self) -> int:
+        return len(self.sections)
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """Completions for what someone has typed so far (`query`)."""
+
+    query: str
+    suggestions: tuple[Suggestion, ...]
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """Which index build is served, and how big it is."""
+
+    status: str  # "ok" when a build is served
+    build: str
+    built_at: str
+    articles: int
+    sections: int

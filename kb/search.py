@@ -26,7 +26,7 @@ from whoosh.qparser import MultifieldParser
 from whoosh.query import And, NullQuery, Or, Phrase, Term
 
 from kb.analysis import WORD_RE, contains_sequence, default_analyzer, phrase_variants
-from kb.errors import ArticleNotFound, InvalidQuery, SectionNotFound
+from kb.errors import ArticleNotFound, InvalidQuery, SectionNotFound, TopicNotFound
 from kb.index import IndexNotFound, current_build, read_build
 from kb.models import (
     Article,
@@ -37,7 +37,7 @@ from kb.models import (
     Suggestion,
 )
 from kb.safety import CrisisSettings, crisis_notices
-from kb.topics import Taxonomy, load_taxonomy
+from kb.topics import Taxonomy, Topic, load_taxonomy
 
 TEXT_FIELDS = ("title", "body", "breadcrumb")
 PHRASE_FIELDS = ("title", "body")
@@ -470,6 +470,12 @@ class KnowledgeBase:
         except KeyError:
             raise ArticleNotFound(slug) from None
 
+    def get_topic(self, topic_id: str) -> Topic:
+        topic = self.taxonomy.by_id.get(topic_id)
+        if topic is None:
+            raise TopicNotFound(topic_id)
+        return topic
+
     def topic_counts(self) -> dict[str, int]:
         counts = {t.id: 0 for t in self.taxonomy.topics}
         for section in self.sections.values():
@@ -674,7 +680,7 @@ class KnowledgeBase:
         clauses = []
         if topic:
             if topic not in self.taxonomy.by_id:
-                raise InvalidQuery(f"unknown topic {topic!r}; see /api/v1/topics")
+                raise InvalidQuery(f"unknown topic {topic!r}", field="topic")
             clauses.append(Term("topics", topic))
         if article:
             if article not in self.articles:

@@ -1,4 +1,10 @@
-"""One JSON error shape for every failure: routing, validation, lookups, limits and crashes."""
+"""One JSON error shape for every failure: routing, validation, lookups, limits and crashes.
+
+kb's library raises kb.errors.NotFound (a section, article or topic that does not exist)
+and kb.errors.InvalidQuery; one handler each turns them into this shape, so views never
+catch them. The library's messages say what was not found; the hint saying where to look
+is the API's, from API_HINTS (kb.cli strips exactly these hints and gives its own).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import logging
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from kb.errors import InvalidQuery, NotFound
 
 log = logging.getLogger("kb.api")
 
@@ -23,6 +31,19 @@ CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+
+# Where to find valid ids, by error code: appended to the library's message as "; <hint>".
+API_HINTS = {
+    "section_not_found": "find ids with /api/v1/search",
+    "article_not_found": "list them with /api/v1/articles",
+    "topic_not_found": "list them with /api/v1/topics",
+}
+
+
+def with_hint(message: str, code: str) -> str:
+    """The message, then the API's hint for `code` when there is one."""
+    hint = API_HINTS.get(code)
+    return f"{message}; {hint}" if hint else message
 
 
 def error_body(
@@ -87,6 +108,19 @@ def _summarise(details: dict) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def handle_not_found(exc: NotFound):
+    """404 for any unknown section, article or topic, e.g. code `section_not_found`."""
+    code = f"{exc.kind}_not_found"
+    return error_response(404, with_hint(str(exc), code), code)
+
+
+def handle_invalid_query(exc: InvalidQuery):
+    """422 `invalid_parameter`; details shaped like a failed query-string validation."""
+    details = {"query": {exc.field: [str(exc)]}} if exc.field else {}
+    message = "invalid parameter: " + _summarise(details) if details else str(exc)
+    return error_response(422, message, "invalid_parameter", details)
+
+
 def handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
@@ -96,4 +130,6 @@ def handle_unexpected(exc: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(NotFound, handle_not_found)
+    app.register_error_handler(InvalidQuery, handle_invalid_query)
     app.register_error_handler(Exception, handle_unexpected)

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, send_from_dire
 
 from kb.api.render import render_markdown
 from kb.api.state import get_kb
-from kb.search import ArticleNotFound
+from kb.errors import ArticleNotFound
 
 bp = Blueprint("pages", __name__)
 

@@ -1,11 +1,27 @@
-"""Every request and response shape of the API; they validate, serialize and document it."""
+"""Every request and response shape of the API; they validate, serialize and document it.
+
+Response schemas dump kb's models (kb.models) as they are: each schema is the one place
+its response fields are named, in the order they appear in the JSON. A field reads its
+model through `attribute=` ("section.title"), plucks ids from nested models, or, when it
+needs more than the model, is a Method field: absolute URLs need the request
+(`url_for(..., _external=True)`) and `html` is the API's rendering of the Markdown. Those
+are computed here, at dump time, rather than by the views, so the models stay plain data
+and no view has to know which fields a response derives.
+
+Request schemas check what they can alone; `topic` is checked against the served build's
+taxonomy per request (`check_topic`), and its choices are documented from the taxonomy when
+an app is created (`topic_choices`): nothing here reads the taxonomy at import.
+"""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from flask import url_for
+from marshmallow import Schema, ValidationError, fields, missing, validate
 
+from kb.api.render import render_markdown
+from kb.errors import InvalidQuery
 from kb.models import SECTION_ID_SEPARATOR
-from kb.topics import load_taxonomy
+from kb.taxonomy import load_taxonomy
 
 MAX_LIMIT = 50
 MAX_OFFSET = 10_000
@@ -48,8 +64,10 @@ class SearchArgsSchema(QueryArgsSchema):
         metadata={"description": "Hits to skip, for paging."},
     )
     topic = fields.String(
-        validate=validate.OneOf([t.id for t in load_taxonomy().topics]),
-        metadata={"description": "Only sections with this topic id (see /api/v1/topics)."},
+        metadata={
+            "description": "Only sections with this topic id (see /api/v1/topics).",
+            "choices_from": "taxonomy",  # documented by topic_choices, checked by check_topic
+        },
     )
     article = fields.String(
         validate=validate.Regexp(SLUG_PATTERN),
@@ -65,6 +83,27 @@ class SearchArgsSchema(QueryArgsSchema):
     )
 
 
+def topic_choices(converter, field, **kwargs) -> dict:
+    """apispec attribute function: the taxonomy's topic ids as the enum of `topic`.
+
+    Called when the app documents its routes (kb.api.views registers it per app), so the
+    taxonomy is read when an app is created, never when this module is imported.
+    """
+    if field.metadata.get("choices_from") != "taxonomy":
+        return {}
+    return {"enum": [t.id for t in load_taxonomy().topics]}
+
+
+def check_topic(topic: str | None, topic_ids: list[str]) -> None:
+    """Refuse a `topic` the served build does not know, as the schema would have."""
+    if topic is None:
+        return
+    try:
+        validate.OneOf(topic_ids)(topic)
+    except ValidationError as exc:
+        raise InvalidQuery(exc.messages[0], field="topic") from None
+
+
 class SuggestArgsSchema(QueryArgsSchema):
     q = query_text(100, minimum=2)
     limit = fields.Integer(load_default=8, validate=validate.Range(1, 20))
@@ -74,6 +113,21 @@ class RelatedArgsSchema(QueryArgsSchema):
     limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
 
 
+def article_url(slug: str, url: str | None) -> str:
+    """Where a person reads the article: the clinic's own page if set, else kb's page.
+
+    Absolute, because the caller is often another site (the widget) or a script.
+    """
+    return url or url_for("pages.article_page", slug=slug, _external=True)
+
+
+class Same(fields.Nested):
+    """A nested object whose fields are read from the same model (e.g. `facets`)."""
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        return obj
+
+
 class FacetSchema(Schema):
     value = fields.String(required=True)
     label = fields.String(required=True)
@@ -81,8 +135,8 @@ class FacetSchema(Schema):
 
 
 class FacetsSchema(Schema):
-    topics = fields.List(fields.Nested(FacetSchema), required=True)
-    articles = fields.List(fields.Nested(FacetSchema), required=True)
+    topics = fields.List(fields.Nested(FacetSchema), required=True, attribute="topic_facets")
+    articles = fields.List(fields.Nested(FacetSchema), required=True, attribute="article_facets")
 
 
 class ResourceSchema(Schema):
@@ -100,28 +154,45 @@ class NoticeSchema(Schema):
 
 
 class HitSchema(Schema):
-    id = fields.String(required=True, metadata={"description": "Section id, for /sections/{id}."})
-    article = fields.String(required=True, metadata={"description": "Article slug."})
+    """A kb.models.Hit."""
+
+    id = fields.String(
+        required=True,
+        attribute="section.id",
+        metadata={"description": "Section id, for /sections/{id}."},
+    )
+    article = fields.String(
+        required=True, attribute="section.article", metadata={"description": "Article slug."}
+    )
     article_title = fields.String(required=True)
-    title = fields.String(required=True)
-    anchor = fields.String(required=True)
-    breadcrumb = fields.List(fields.String(), required=True)
+    title = fields.String(required=True, attribute="section.title")
+    anchor = fields.String(required=True, attribute="section.anchor")
+    breadcrumb = fields.List(fields.String(), required=True, attribute="section.breadcrumb")
     snippet = fields.String(
         required=True,
         metadata={"description": "HTML: escaped text, matches wrapped in <mark>."},
     )
     score = fields.Float(required=True)
-    topics = fields.List(fields.String(), required=True)
-    url = fields.String(required=True, metadata={"description": "Where to read the section."})
+    topics = fields.List(fields.String(), required=True, attribute="section.topics")
+    url = fields.Method(
+        "get_url",
+        required=True,
+        metadata={"type": "string", "description": "Where to read the section."},
+    )
+
+    def get_url(self, hit) -> str:
+        return f"{article_url(hit.section.article, hit.article_url)}#{hit.section.anchor}"
 
 
 class SearchResultSchema(Schema):
+    """A kb.models.SearchResults."""
+
     query = fields.String(required=True)
     total = fields.Integer(required=True)
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
     hits = fields.List(fields.Nested(HitSchema), required=True)
-    facets = fields.Nested(FacetsSchema, required=True)
+    facets = Same(FacetsSchema, required=True)
     did_you_mean = fields.String(allow_none=True, required=True)
     corrected = fields.Boolean(
         required=True,
@@ -131,6 +202,8 @@ class SearchResultSchema(Schema):
 
 
 class SectionRefSchema(Schema):
+    """A kb.models.Section, by reference."""
+
     id = fields.String(required=True)
     article = fields.String(required=True)
     title = fields.String(required=True)
@@ -139,77 +212,114 @@ class SectionRefSchema(Schema):
 
 
 class SectionSchema(Schema):
-    id = fields.String(required=True)
-    article = fields.String(required=True)
-    article_title = fields.String(required=True)
-    title = fields.String(required=True)
-    anchor = fields.String(required=True)
-    level = fields.Integer(required=True)
-    breadcrumb = fields.List(fields.String(), required=True)
-    position = fields.Integer(required=True)
-    topics = fields.List(fields.String(), required=True)
-    word_count = fields.Integer(required=True)
-    text = fields.String(required=True, metadata={"description": "Markdown."})
-    html = fields.String(required=True, metadata={"description": "Rendered, escaped HTML."})
-    url = fields.String(required=True)
-    previous = fields.String(allow_none=True, required=True)
-    next = fields.String(allow_none=True, required=True)
-    related = fields.List(fields.String(), required=True)
+    """A kb.models.SectionDetail."""
+
+    id = fields.String(required=True, attribute="section.id")
+    article = fields.String(required=True, attribute="article.slug")
+    article_title = fields.String(required=True, attribute="article.title")
+    title = fields.String(required=True, attribute="section.title")
+    anchor = fields.String(required=True, attribute="section.anchor")
+    level = fields.Integer(required=True, attribute="section.level")
+    breadcrumb = fields.List(fields.String(), required=True, attribute="section.breadcrumb")
+    position = fields.Integer(required=True, attribute="section.position")
+    topics = fields.List(fields.String(), required=True, attribute="section.topics")
+    word_count = fields.Integer(required=True, attribute="section.word_count")
+    text = fields.String(
+        required=True, attribute="section.text", metadata={"description": "Markdown."}
+    )
+    html = fields.Method(
+        "get_html",
+        required=True,
+        metadata={"type": "string", "description": "Rendered, escaped HTML."},
+    )
+    url = fields.Method("get_url", required=True, metadata={"type": "string"})
+    previous = fields.Pluck(SectionRefSchema, "id", allow_none=True, required=True)
+    next = fields.Pluck(SectionRefSchema, "id", allow_none=True, required=True)
+    related = fields.Pluck(SectionRefSchema, "id", many=True, required=True)
+
+    def get_html(self, detail) -> str:
+        return render_markdown(detail.section.text)
+
+    def get_url(self, detail) -> str:
+        return f"{article_url(detail.article.slug, detail.article.url)}#{detail.section.anchor}"
 
 
 class RelatedSchema(Schema):
-    section = fields.String(required=True)
+    """A kb.models.RelatedSections."""
+
+    section = fields.String(required=True, attribute="section_id")
     related = fields.List(fields.Nested(SectionRefSchema), required=True)
 
 
 class ArticleSummarySchema(Schema):
+    """A kb.models.Article, without its sections."""
+
     slug = fields.String(required=True)
     title = fields.String(required=True)
     summary = fields.String(required=True)
     source = fields.String(required=True)
     published = fields.Date(allow_none=True, required=True)
-    url = fields.String(required=True)
+    url = fields.Method("get_url", required=True, metadata={"type": "string"})
     section_count = fields.Integer(required=True)
-    topics = fields.List(fields.String(), required=True)
+    topics = fields.List(fields.String(), required=True, attribute="section_topics")
+
+    def get_url(self, article) -> str:
+        return article_url(article.slug, article.url)
 
 
 class ArticleListSchema(Schema):
+    """A kb.models.ArticleList."""
+
     articles = fields.List(fields.Nested(ArticleSummarySchema), required=True)
 
 
 class ArticleSchema(ArticleSummarySchema):
-    toc = fields.List(fields.Nested(SectionRefSchema), required=True)
+    """A kb.models.Article with its table of contents."""
+
+    toc = fields.List(fields.Nested(SectionRefSchema), required=True, attribute="sections")
 
 
 class TopicSchema(Schema):
-    id = fields.String(required=True)
-    label = fields.String(required=True)
-    parent = fields.String(allow_none=True, required=True)
-    abbreviations = fields.List(fields.String(), required=True)
-    synonyms = fields.List(fields.String(), required=True)
+    """A kb.models.TopicSummary."""
+
+    id = fields.String(required=True, attribute="topic.id")
+    label = fields.String(required=True, attribute="topic.label")
+    parent = fields.String(allow_none=True, required=True, attribute="topic.parent")
+    abbreviations = fields.List(fields.String(), required=True, attribute="topic.abbreviations")
+    synonyms = fields.List(fields.String(), required=True, attribute="topic.synonyms")
     section_count = fields.Integer(required=True)
 
 
 class TopicListSchema(Schema):
+    """A kb.models.TopicList."""
+
     topics = fields.List(fields.Nested(TopicSchema), required=True)
 
 
 class TopicDetailSchema(TopicSchema):
+    """A kb.models.TopicDetail."""
+
     sections = fields.List(fields.Nested(SectionRefSchema), required=True)
 
 
 class SuggestionSchema(Schema):
+    """A kb.models.Suggestion."""
+
     text = fields.String(required=True)
     kind = fields.String(required=True, metadata={"description": "section, topic or term"})
     section_id = fields.String(allow_none=True, required=True)
 
 
 class SuggestResultSchema(Schema):
+    """A kb.models.Suggestions."""
+
     query = fields.String(required=True)
     suggestions = fields.List(fields.Nested(SuggestionSchema), required=True)
 
 
 class HealthSchema(Schema):
+    """A kb.models.IndexStatus."""
+
     status = fields.String(required=True)
     build = fields.String(required=True)
     built_at = fields.String(required=True)
