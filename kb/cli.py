@@ -19,6 +19,77 @@ def main() -> None:
     """
 
 
+# --- settings (kb.config) --------------------------------------------------
+#
+# kb.config reads the KB_* environment variables; commands read settings only through it.
+# A command that needs every setting (build, serve, in-process lookups, get) checks them all
+# once; an option default checks only its own. Bad values are one `Error:` line each.
+
+
+class _ConfigProblem(click.ClickException):
+    """Bad settings: `Error: KEY: why` on stderr for each bad value, then exit 1."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.lines = error.lines
+
+    def show(self, file=None) -> None:
+        for line in self.lines:
+            click.echo(f"Error: {line}", file=file, err=file is None)
+
+
+def _settings() -> dict:
+    """Every setting, checked once per `kb` run; a bad value stops the command."""
+    from kb.config import ConfigError, load_settings
+
+    meta = click.get_current_context().find_root().meta
+    if "kb.settings" not in meta:
+        try:
+            meta["kb.settings"] = load_settings()
+        except ConfigError as exc:
+            raise _ConfigProblem(exc) from None
+    return meta["kb.settings"]
+
+
+def _setting_default(key: str):
+    """An option's default: setting `key` from kb.config, checked on its own."""
+
+    def default():
+        from kb.config import ConfigError, setting
+
+        try:
+            return setting(key)
+        except ConfigError as exc:
+            raise _ConfigProblem(exc) from None
+
+    return default
+
+
+def _corpus_option(help: str):
+    """--corpus DIR, for every command that reads or writes the corpus."""
+    return click.option(
+        "--corpus",
+        "corpus_dir",
+        metavar="DIR",
+        default=_setting_default("KB_CORPUS_DIR"),
+        show_default="$KB_CORPUS_DIR or corpus",
+        type=click.Path(file_okay=False),
+        help=help,
+    )
+
+
+def _index_option(func):
+    return click.option(
+        "--index",
+        "index_dir",
+        metavar="DIR",
+        default=_setting_default("KB_INDEX_DIR"),
+        show_default="$KB_INDEX_DIR or index",
+        type=click.Path(file_okay=False),
+        help="Directory of index builds.",
+    )(func)
+
+
 # --- import (kb.importer) ---------------------------------------------------
 
 
@@ -34,25 +105,12 @@ def import_group() -> None:
     """
 
 
-def _default_corpus_dir() -> str:
-    import os
-
-    return os.environ.get("KB_CORPUS_DIR", "corpus")
-
-
 def _import_options(command):
     """PATH, --corpus and --replace, shared by every `kb import` command."""
     command = click.option(
         "--replace", is_flag=True, help="Overwrite an article that already exists."
     )(command)
-    command = click.option(
-        "--corpus",
-        "corpus_dir",
-        metavar="DIR",
-        default=_default_corpus_dir,
-        show_default="$KB_CORPUS_DIR or corpus",
-        help="Corpus directory to write into.",
-    )(command)
+    command = _corpus_option("Corpus directory to write into.")(command)
     return click.argument("path", type=click.Path(exists=True, dir_okay=False))(command)
 
 
@@ -141,30 +199,6 @@ def import_jsonl_command(path: str, corpus_dir: str, replace: bool) -> None:
 # --- check / build (kb.corpus, kb.index) ------------------------------------
 
 
-def _corpus_option(func):
-    return click.option(
-        "--corpus",
-        "corpus_dir",
-        envvar="KB_CORPUS_DIR",
-        default="corpus",
-        show_default=True,
-        type=click.Path(file_okay=False),
-        help="Directory of Markdown articles.",
-    )(func)
-
-
-def _index_option(func):
-    return click.option(
-        "--index",
-        "index_dir",
-        envvar="KB_INDEX_DIR",
-        default="index",
-        show_default=True,
-        type=click.Path(file_okay=False),
-        help="Directory of index builds.",
-    )(func)
-
-
 def _load_corpus_or_fail(corpus_dir: str):
     from kb.corpus import CorpusError, load_corpus
 
@@ -175,7 +209,7 @@ def _load_corpus_or_fail(corpus_dir: str):
 
 
 @main.command()
-@_corpus_option
+@_corpus_option("Directory of Markdown articles.")
 def check(corpus_dir: str) -> None:
     """Validate the corpus and summarise its articles, sections and topics.
 
@@ -213,7 +247,7 @@ def build_from_corpus(corpus_dir: str, index_dir: str, show_progress: bool) -> s
 
 
 @main.command()
-@_corpus_option
+@_corpus_option("Directory of Markdown articles.")
 @_index_option
 def build(corpus_dir: str, index_dir: str) -> None:
     """Build the search index from the corpus, atomically.
@@ -225,11 +259,12 @@ def build(corpus_dir: str, index_dir: str) -> None:
     Example:
       kb build --corpus corpus/ --index index/
     """
+    _settings()
     click.echo(build_from_corpus(corpus_dir, index_dir, show_progress=sys.stderr.isatty()))
 
 
 @main.command()
-@_corpus_option
+@_corpus_option("Directory of Markdown articles.")
 @_index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
@@ -243,22 +278,27 @@ def serve(corpus_dir: str, index_dir: str, host: str, port: int, no_build: bool)
     Example:
       kb serve --port 8000
     """
-    import os
-
     from kb.corpus import corpus_digest
     from kb.index import build_is_current
-    from kb.serving import run_development_server
+    from kb.serving import CannotListen, listen, run_development_server
 
-    if not no_build and not build_is_current(index_dir, corpus_digest(corpus_dir)):
-        click.echo(build_from_corpus(corpus_dir, index_dir, show_progress=False))
-    os.environ["KB_INDEX_DIR"] = index_dir
-    run_development_server(host, port)
+    settings = {**_settings(), "KB_INDEX_DIR": index_dir}
+    try:
+        sock = listen(host, port)  # a taken port fails now, before building or printing
+    except CannotListen as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        if not no_build and not build_is_current(index_dir, corpus_digest(corpus_dir)):
+            click.echo(build_from_corpus(corpus_dir, index_dir, show_progress=False))
+        run_development_server(host, port, settings, sock=sock)
+    finally:
+        sock.close()
 
 
 # --- lookups (kb.client / in-process API) ---
 #
 # Every lookup is one kb.client call. Without --url the client's requests go through the
-# Flask app in this process (KBClient.in_process), so local and remote answers are the same
+# Flask app in this process (kb.cli_local), so local and remote answers are the same
 # JSON by construction; this block only chooses the source and formats what comes back.
 
 
@@ -378,11 +418,17 @@ def output_options(command):
     return command
 
 
+def _client_url() -> str | None:
+    from kb.config import client_url
+
+    return client_url()
+
+
 def source_options(command):
     """--index and --url: read the local index in-process, or ask a kb server."""
     command = click.option(
         "--url",
-        envvar="KB_URL",
+        default=_client_url,
         metavar="URL",
         help="Ask the kb server at URL (e.g. http://127.0.0.1:5000) instead of the index. "
         "[env: KB_URL]",
@@ -405,10 +451,9 @@ def _client(index_dir: str, url: str | None):
         current_build(index_dir)
     except IndexNotFound as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        return KBClient.in_process(index_dir)
-    except ValueError as exc:  # a malformed KB_* environment variable
-        raise click.ClickException(str(exc)) from None
+    from kb.cli_local import in_process_client
+
+    return in_process_client(index_dir, _settings())
 
 
 def _error_line(exc, command: str, url: str | None) -> str:
@@ -709,10 +754,7 @@ def get_command(path, index_dir):
 
     from kb.api import create_app
 
-    try:
-        app = create_app({"KB_INDEX_DIR": index_dir})
-    except ValueError as exc:  # a malformed KB_* environment variable
-        raise click.ClickException(str(exc)) from None
+    app = create_app(settings={**_settings(), "KB_INDEX_DIR": index_dir})
     response = app.test_client().get(path if path.startswith("/") else "/" + path)
     if response.is_json:
         click.echo(json.dumps(response.get_json(), indent=2, ensure_ascii=False))

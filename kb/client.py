@@ -1,4 +1,7 @@
-"""A small Python client for kb's JSON API (/api/v1), built on `requests`.
+"""A small Python client for kb's JSON API (/api/v1), built on `requests` and nothing else.
+
+It imports neither Flask nor Whoosh nor kb's server code, so it installs and starts light;
+the `kb` command's in-process lookups (no server) live in kb.cli_local.
 
 Results are the API's own JSON, decoded to plain dicts and lists, with exactly the keys the
 API documents (see /api/v1/openapi.json). There are no client-side models on purpose: a dict
@@ -29,17 +32,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
 from kb import __version__
 
 API_PREFIX = "/api/v1"
 MAX_RETRY_AFTER = 10.0  # seconds: a server asking for longer is treated as asking for this
-LOCAL_BASE_URL = "http://kb.local"  # the made-up host of an in-process client
 
 
 class KBError(Exception):
@@ -142,19 +142,6 @@ class KBClient:
         self.session = session or requests.Session()
         self.session.headers.setdefault("Accept", "application/json")
         self.session.headers["User-Agent"] = f"kb-client/{__version__}"
-
-    @classmethod
-    def in_process(cls, index_dir: str) -> KBClient:
-        """A client whose requests go through kb's Flask app in this process, not the network.
-
-        Answers are exactly what a server over `index_dir` would send, which is how the `kb`
-        command looks things up locally without a server and without logic of its own.
-        """
-        from kb.api import create_app
-
-        session = requests.Session()
-        session.mount(LOCAL_BASE_URL + "/", FlaskAdapter(create_app({"KB_INDEX_DIR": index_dir})))
-        return cls(LOCAL_BASE_URL, retries=0, session=session)
 
     # --- the API, one method per route -----------------------------------------------------
 
@@ -288,38 +275,3 @@ def _transport_error(exc: Exception, base_url: str) -> Unavailable:
     if isinstance(exc, requests.Timeout):
         return Unavailable(None, "timeout", f"kb at {base_url} did not answer in time")
     return Unavailable(None, "connection_error", f"cannot connect to kb at {base_url}")
-
-
-class FlaskAdapter(BaseAdapter):
-    """A requests transport that hands each request to a Flask app's test client.
-
-    It lets KBClient run in-process with no socket: same requests, same responses, same
-    error mapping as over HTTP.
-    """
-
-    def __init__(self, app):
-        super().__init__()
-        self.client = app.test_client()
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        """Run `request` through the app and wrap its answer as a requests.Response."""
-        url = urlsplit(request.url)
-        answer = self.client.open(
-            url.path,
-            method=request.method,
-            query_string=url.query,
-            headers=dict(request.headers),
-            data=request.body,
-        )
-        response = requests.Response()
-        response.status_code = answer.status_code
-        response.reason = answer.status.partition(" ")[2]
-        response.headers = CaseInsensitiveDict(answer.headers)
-        response._content = answer.get_data()
-        response.encoding = "utf-8"
-        response.url = request.url
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        """Nothing to release: there is no connection."""

@@ -1,16 +1,34 @@
 """Settings: documented defaults, overridden by KB_* environment variables, then by a test dict.
 
-Every key is listed here with its default and meaning; README's configuration table is
-checked against this dict by tests/test_docs.py, so a new setting cannot go undocumented.
+This is the only module that reads KB_* environment variables; everything else is handed
+the settings. Every key is listed in SETTINGS with its default and meaning; README's
+configuration table is checked against it by tests/test_docs.py, so a new setting cannot go
+undocumented.
+
+Values are checked once, at start-up (`load_settings`, `validate`): a bad value stops
+`create_app`, and so gunicorn, `flask run` and every `kb` command that needs it, with one
+line per bad value, instead of failing request after request later.
+
+It imports nothing from kb, so any module may use it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from kb.safety import DEFAULT_MESSAGE, DEFAULT_TITLE
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+# The crisis notice's default text (kb.safety shows it): neutral, so right everywhere.
+DEFAULT_CRISIS_TITLE = "If you are in danger now"
+DEFAULT_CRISIS_MESSAGE = (
+    "If you or someone you know is in danger now, call your local emergency number. "
+    "You do not have to wait for an appointment: emergency services and crisis lines "
+    "are there for moments like this."
+)
 
 SETTINGS: dict[str, tuple[object, str]] = {
     "KB_CORPUS_DIR": ("corpus", "Directory of Markdown articles that `kb build` reads."),
@@ -18,7 +36,7 @@ SETTINGS: dict[str, tuple[object, str]] = {
     "KB_TAXONOMY": (
         "",
         "Path of a taxonomy YAML file to use instead of the packaged kb/data/taxonomy.yaml "
-        "(read by `kb build` and the server from the environment).",
+        "(see `taxonomy_path`). Empty: the packaged one.",
     ),
     "KB_CORS_ORIGINS": (
         [],
@@ -42,14 +60,162 @@ SETTINGS: dict[str, tuple[object, str]] = {
     ),
     "KB_MAX_URL_LENGTH": (8000, "Longest accepted URL path and query string (else 414)."),
     "KB_MAX_BODY_BYTES": (16384, "Largest accepted request body (else 413)."),
-    "KB_CRISIS_TITLE": (DEFAULT_TITLE, "Title of the notice shown for crisis queries."),
-    "KB_CRISIS_MESSAGE": (DEFAULT_MESSAGE, "Text of the notice shown for crisis queries."),
+    "KB_CRISIS_TITLE": (DEFAULT_CRISIS_TITLE, "Title of the notice shown for crisis queries."),
+    "KB_CRISIS_MESSAGE": (DEFAULT_CRISIS_MESSAGE, "Text of the notice shown for crisis queries."),
     "KB_CRISIS_RESOURCES": (
         [],
         'Crisis resources as a JSON list of objects, e.g. `[{"name": "Clinic line", '
-        '"phone": "555-0100", "url": "https://..."}]`.',
+        '"phone": "555-0100", "url": "https://..."}]`: a name and at least one of phone, '
+        "url or sms.",
     ),
 }
+
+# Not a server setting: the `kb` lookup commands' default for --url (documented there).
+CLIENT_URL_VARIABLE = "KB_URL"
+
+
+class ConfigError(ValueError):
+    """One or more settings are invalid; `problems` maps each bad key to why.
+
+    Its message has one line per bad value, ``KEY: what is wrong``.
+    """
+
+    def __init__(self, problems: Mapping[str, str]):
+        self.problems = dict(problems)
+        super().__init__("\n".join(f"{key}: {why}" for key, why in self.problems.items()))
+
+    @property
+    def lines(self) -> list[str]:
+        return str(self).splitlines()
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _http_origin(value: str) -> None:
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise ValidationError(
+            f"{value!r} is not an origin (scheme://host[:port], e.g. https://clinic.example)"
+        )
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise ValidationError(f"{value!r} has an invalid port") from None
+
+
+def _rate_limits(value: str) -> None:
+    """Parsed now with the `limits` library flask-limiter uses, not at the first request."""
+    if not value.strip():
+        return
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValidationError(
+            f"cannot parse {value!r}; expected limits like '20 per second;600 per minute' "
+            "(empty: no limit)"
+        ) from None
+
+
+def _rate_limit_storage(value: str) -> None:
+    from limits.storage import SCHEMES
+
+    scheme = value.partition("://")[0]
+    if "://" not in value or scheme not in SCHEMES:
+        known = ", ".join(f"{s}://" for s in ("memory", "redis", "memcached", "mongodb"))
+        raise ValidationError(f"{value!r} is not a storage URI (e.g. {known})")
+
+
+def _existing_file(value: str) -> None:
+    if value and not Path(value).is_file():
+        raise ValidationError(f"no file {value!r} (empty: the packaged taxonomy)")
+
+
+class _Resource(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    phone = fields.String(validate=validate.Length(min=1))
+    url = fields.Url(schemes={"http", "https"}, require_tld=False)
+    sms = fields.String(validate=validate.Length(min=1))
+    text = fields.String()
+
+    @validates_schema
+    def _has_a_contact(self, data, **kwargs):
+        if not any(data.get(key) for key in ("phone", "url", "sms")):
+            raise ValidationError("needs at least one of phone, url or sms")
+
+
+_NOT_EMPTY = validate.Length(min=1, error="must not be empty")
+
+
+def _count(minimum: int) -> fields.Integer:
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(min=minimum, error="must be {min} or more, got {input}"),
+        error_messages={"invalid": "expected a whole number, got {input!r}"},
+    )
+
+
+class _Settings(Schema):
+    """The type and range of every setting; a key's messages name what is wrong."""
+
+    KB_CORPUS_DIR = fields.String(validate=_NOT_EMPTY)
+    KB_INDEX_DIR = fields.String(validate=_NOT_EMPTY)
+    KB_TAXONOMY = fields.String(validate=_existing_file)
+    KB_CORS_ORIGINS = fields.List(fields.String(validate=_http_origin))
+    KB_LOG_QUERIES = fields.Boolean(
+        error_messages={"invalid": "expected true or false, got {input!r}"}
+    )
+    KB_RATE_LIMIT = fields.String(validate=_rate_limits)
+    KB_RATE_LIMIT_STORAGE = fields.String(validate=_rate_limit_storage)
+    KB_PROXY_COUNT = _count(minimum=0)
+    KB_MAX_URL_LENGTH = _count(minimum=1)
+    KB_MAX_BODY_BYTES = _count(minimum=1)
+    KB_CRISIS_TITLE = fields.String(validate=_NOT_EMPTY)
+    KB_CRISIS_MESSAGE = fields.String(validate=_NOT_EMPTY)
+    KB_CRISIS_RESOURCES = fields.List(fields.Nested(_Resource))
+
+
+def _flatten(messages: object, path: str = "") -> Iterator[str]:
+    """marshmallow's nested messages as `[0].name: message` parts."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key == "_schema":
+                yield from _flatten(value, path)
+            else:
+                step = f"[{key}]" if isinstance(key, int) else f".{key}" if path else str(key)
+                yield from _flatten(value, path + step)
+    elif isinstance(messages, list):
+        for value in messages:
+            yield from _flatten(value, path)
+    else:
+        text = str(messages).rstrip(".")
+        yield f"{path}: {text}" if path else text
+
+
+def _check(values: Mapping[str, object]) -> dict[str, object]:
+    """Validate the KB_* keys of `values` (other keys pass through); ConfigError if bad."""
+    known = {key: value for key, value in values.items() if key in SETTINGS}
+    if not known:
+        return dict(values)
+    try:
+        checked = _Settings(only=tuple(known)).load(known)
+    except ValidationError as exc:
+        raise ConfigError(
+            {key: "; ".join(_flatten(exc.messages[key])) for key in SETTINGS if key in exc.messages}
+        ) from None
+    return {**values, **checked}
+
+
+# --- loading ----------------------------------------------------------------------------------
 
 
 def defaults() -> dict[str, object]:
@@ -57,29 +223,96 @@ def defaults() -> dict[str, object]:
 
 
 def _decode(raw: str, default: object) -> object:
-    """Environment values are strings; JSON-decode those whose default is not a string."""
+    """Environment values are strings; JSON-decode those whose default is not a string.
+
+    A number or boolean that is not JSON ("yes") is left to the schema to accept or name.
+    """
     if isinstance(default, str):
         return raw
     try:
         return json.loads(raw)
     except ValueError:
-        raise ValueError(f"expected JSON for this setting, got {raw!r}") from None
+        if isinstance(default, list):
+            raise ValueError(f"expected a JSON list, got {raw!r}") from None
+        return raw
 
 
-def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+def _read_environment(environ: Mapping[str, str] | None) -> tuple[dict, dict[str, str]]:
+    """The KB_* settings set in `environ` (default: the process environment), decoded, and
+    the problems of those that cannot be."""
     environ = os.environ if environ is None else environ
-    settings = {}
+    settings, problems = {}, {}
     for key, (default, _doc) in SETTINGS.items():
         if key in environ:
             try:
                 settings[key] = _decode(environ[key], default)
             except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from None
+                problems[key] = str(exc)
+    return settings, problems
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The KB_* settings set in `environ` (default: the process environment), decoded."""
+    settings, problems = _read_environment(environ)
+    if problems:
+        raise ConfigError(problems)
     return settings
 
 
-def load_settings(overrides: Mapping[str, object] | None = None) -> dict[str, object]:
-    settings = defaults()
-    settings.update(from_environment())
-    settings.update(overrides or {})
-    return settings
+def validate_settings(values: Mapping[str, object]) -> dict[str, object]:
+    """Every setting from `values`, else its default, checked; raises ConfigError.
+
+    Keys that are not KB_* settings (Flask's own, e.g. TESTING) pass through unchecked.
+    """
+    return _check({**defaults(), **values})
+
+
+def load_settings(
+    overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """Defaults, then KB_* environment variables, then `overrides`; all checked.
+
+    Raises ConfigError naming every bad value, one per line, whichever source it came from.
+    """
+    overrides = overrides or {}
+    from_env, problems = _read_environment(environ)
+    problems = {key: why for key, why in problems.items() if key not in overrides}
+    values = {**defaults(), **from_env, **overrides}
+    try:
+        checked = _check({k: v for k, v in values.items() if k not in problems})
+    except ConfigError as exc:
+        problems.update(exc.problems)
+    if problems:
+        raise ConfigError({key: problems[key] for key in SETTINGS if key in problems})
+    return checked
+
+
+def setting(key: str, environ: Mapping[str, str] | None = None) -> object:
+    """One setting (default, else the environment), checked on its own; ConfigError if bad.
+
+    For a command that needs only this value: other settings, even bad ones, do not stop it.
+    """
+    environ = os.environ if environ is None else environ
+    default = SETTINGS[key][0]
+    if key not in environ:
+        return default
+    try:
+        value = _decode(environ[key], default)
+    except ValueError as exc:
+        raise ConfigError({key: str(exc)}) from None
+    return _check({key: value})[key]
+
+
+def taxonomy_path(settings: Mapping[str, object]) -> Path | None:
+    """The taxonomy file KB_TAXONOMY names, or None for the packaged one.
+
+    For kb.taxonomy.load_taxonomy(taxonomy_path(settings)).
+    """
+    value = settings.get("KB_TAXONOMY") or ""
+    return Path(str(value)) if value else None
+
+
+def client_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """KB_URL: the kb server the `kb` lookup commands ask by default (None: the local index)."""
+    environ = os.environ if environ is None else environ
+    return environ.get(CLIENT_URL_VARIABLE) or None

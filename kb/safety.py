@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from kb.analysis import analyze, analyzer_for, contains_sequence, phrase_variants
+from kb.config import DEFAULT_CRISIS_MESSAGE as DEFAULT_MESSAGE
+from kb.config import DEFAULT_CRISIS_TITLE as DEFAULT_TITLE
 from kb.models import Notice
 from kb.taxonomy import load_taxonomy
 
@@ -46,13 +48,6 @@ CRISIS_PHRASES = (
     "unsafe",
     "take my life",
     "no reason to live",
-)
-
-DEFAULT_TITLE = "If you are in danger now"
-DEFAULT_MESSAGE = (
-    "If you or someone you know is in danger now, call your local emergency number. "
-    "You do not have to wait for an appointment: emergency services and crisis lines "
-    "are there for moments like this."
 )
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
+from collections.abc import Mapping
 
-from werkzeug.serving import WSGIRequestHandler, run_simple
+from werkzeug.serving import WSGIRequestHandler, get_sockaddr, make_server, select_address_family
 
 log = logging.getLogger("kb.access")
 
@@ -17,10 +20,66 @@ class PrivateRequestHandler(WSGIRequestHandler):
         self.log("info", '"%s %s" %s %s', self.command, path, getattr(code, "value", code), size)
 
 
-def run_development_server(host: str, port: int) -> None:
+class CannotListen(OSError):
+    """The development server cannot listen on the address asked for; the message says why."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, so that a taken port is known before anything else.
+
+    Raises CannotListen with one line for people (werkzeug would print two and exit).
+    """
+    try:
+        family = select_address_family(host, port)
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} is in use; stop that program or choose another --port"
+        else:
+            reason = exc.strerror or str(exc)
+        raise CannotListen(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
+
+
+def banner(host: str, port: int) -> list[str]:
+    """What `kb serve` prints once it is listening: where the pages, docs and spec are."""
+    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return [
+        f"kb: serving {base}/  (API docs: {base}/api/v1/docs, OpenAPI: {base}/api/v1/openapi.json)",
+        "kb: development server; for production: gunicorn -c gunicorn.conf.py wsgi:app",
+    ]
+
+
+def run_development_server(
+    host: str, port: int, settings: Mapping, sock: socket.socket | None = None
+) -> None:
+    """Serve kb configured by `settings` (kb.config) on host:port until interrupted.
+
+    `sock` is a socket from listen(host, port), when the caller checked the port first.
+    Raises CannotListen (before printing anything) when the address cannot be used.
+    """
     from kb.api import create_app
 
-    app = create_app()
-    print(f"kb: serving http://{host}:{port}/  (API: http://{host}:{port}/api/v1/)")
-    print("kb: development server; for production: gunicorn -c gunicorn.conf.py wsgi:app")
-    run_simple(host, port, app, threaded=True, request_handler=PrivateRequestHandler)
+    app = create_app(settings=settings)
+    sock = sock or listen(host, port)
+    try:
+        server = make_server(
+            host,
+            port,
+            app,
+            threaded=True,
+            request_handler=PrivateRequestHandler,
+            fd=sock.fileno(),
+        )
+    finally:
+        sock.close()  # the server holds its own duplicate of the socket
+    for line in banner(host, server.port):
+        print(line, flush=True)
+    server.serve_forever()

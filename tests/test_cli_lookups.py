@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from kb.cli import main
-from kb.client import KBClient
+from kb.cli_local import in_process_client
 
 # The shipped section that introduces Mentalization-Based Therapy.
 MBT_ID = "bpd-treatment-in-real-sessions:other-therapies-can-fit-different-patterns"
@@ -19,7 +19,7 @@ MBT_ID = "bpd-treatment-in-real-sessions:other-therapies-can-fit-different-patte
 @pytest.fixture(scope="module")
 def ids(index_dir):
     """Real ids from the shipped corpus, so the tests follow it as it grows."""
-    client = KBClient.in_process(str(index_dir))
+    client = in_process_client(str(index_dir))
     section = client.search("therapy", limit=1)["hits"][0]
     topic = next(t for t in client.topics()["topics"] if t["section_count"])
     return {"section": section["id"], "article": section["article"], "topic": topic["id"]}

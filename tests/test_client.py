@@ -11,6 +11,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from kb.api import create_app
+from kb.cli_local import in_process_client
 from kb.client import (
     MAX_RETRY_AFTER,
     InvalidRequest,
@@ -114,7 +115,7 @@ def test_base_url_may_end_with_the_api_prefix(live_server):
 
 
 def test_in_process_client_answers_like_the_server(kb_client, index_dir, some_section):
-    local = KBClient.in_process(str(index_dir))
+    local = in_process_client(str(index_dir))
 
     def same_host(body):  # links are absolute; in-process requests come from localhost
         return json.loads(

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Defaults, then KB_* environment variables, then `test_config`; imports stay inside."""
+def create_app(test_config: dict | None = None, *, settings: Mapping | None = None) -> Flask:
+    """The app, configured by `settings` (from kb.config.load_settings), else by the defaults
+    and KB_* environment variables; `test_config` goes on top. Imports stay inside.
+
+    The settings are validated first: a bad value raises kb.config.ConfigError, one line per
+    bad value, so no server starts with it.
+    """
     from flask_cors import CORS
     from flask_smorest import Api
 
     from kb import __version__
     from kb.api import errors, hardening, pages, schemas, state, views
-    from kb.config import load_settings
+    from kb.config import load_settings, validate_settings
+
+    if settings is None:
+        config = load_settings(test_config)
+    else:
+        config = validate_settings({**settings, **(test_config or {})})
 
     app = Flask(__name__, static_folder="../static", template_folder="../templates")
     app.config.update(
@@ -31,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             }
         },
     )
-    app.config.update(load_settings(test_config))
+    app.config.update(config)
     app.json.sort_keys = False  # keep the documented field order
 
     class KbApi(Api):
