@@ -199,13 +199,38 @@ def import_jsonl_command(path: str, corpus_dir: str, replace: bool) -> None:
 # --- check / build (kb.corpus, kb.index) ------------------------------------
 
 
-def _load_corpus_or_fail(corpus_dir: str):
+def _taxonomy():
+    """The taxonomy this run builds with: KB_TAXONOMY, else the packaged one."""
+    from kb.config import taxonomy_path
+    from kb.taxonomy import TaxonomyError, load_taxonomy
+
+    path = taxonomy_path(_settings())
+    try:
+        return load_taxonomy(path)
+    except (OSError, TaxonomyError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+
+
+def _load_corpus_or_fail(corpus_dir: str, taxonomy):
+    """The corpus, validated and tagged with topics (the build step), or a path:line error."""
     from kb.corpus import CorpusError, load_corpus
+    from kb.topics import tag_articles
 
     try:
-        return load_corpus(corpus_dir)
+        return tag_articles(load_corpus(corpus_dir, taxonomy), taxonomy)
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _build_digest(corpus_dir: str, taxonomy) -> str:
+    """What a build is made from: the corpus files and the taxonomy data."""
+    import hashlib
+    import json
+
+    from kb.corpus import corpus_digest
+
+    data = json.dumps(taxonomy.data, sort_keys=True, default=str).encode()
+    return hashlib.sha256(corpus_digest(corpus_dir).encode() + b"\0" + data).hexdigest()
 
 
 @main.command()
@@ -217,7 +242,7 @@ def check(corpus_dir: str) -> None:
     Example:
       kb check --corpus corpus/
     """
-    articles = _load_corpus_or_fail(corpus_dir)
+    articles = _load_corpus_or_fail(corpus_dir, _taxonomy())
     sections = 0
     for article in articles:
         click.echo(f"{article.slug}  ({len(article.sections)} sections)  {article.title}")
@@ -230,18 +255,20 @@ def check(corpus_dir: str) -> None:
 
 def build_from_corpus(corpus_dir: str, index_dir: str, show_progress: bool) -> str:
     """Validate the corpus, then build and switch in a new index. Returns a summary line."""
-    from kb.corpus import corpus_digest
     from kb.index import build_index
 
-    articles = _load_corpus_or_fail(corpus_dir)
-    digest = corpus_digest(corpus_dir)
+    taxonomy = _taxonomy()
+    articles = _load_corpus_or_fail(corpus_dir, taxonomy)
+    digest = _build_digest(corpus_dir, taxonomy)
     # click draws the bar only when stderr is a terminal.
     with click.progressbar(
         length=len(articles),
         label="Indexing articles",
         file=sys.stderr if show_progress else io.StringIO(),
     ) as bar:
-        build = build_index(articles, index_dir, progress=bar.update, corpus_digest=digest)
+        build = build_index(
+            articles, index_dir, progress=bar.update, corpus_digest=digest, taxonomy=taxonomy
+        )
     sections = sum(len(a.sections) for a in articles)
     return f"built {build.name}: {len(articles)} articles, {sections} sections -> {index_dir}"
 
@@ -278,7 +305,6 @@ def serve(corpus_dir: str, index_dir: str, host: str, port: int, no_build: bool)
     Example:
       kb serve --port 8000
     """
-    from kb.corpus import corpus_digest
     from kb.index import build_is_current
     from kb.serving import CannotListen, listen, run_development_server
 
@@ -288,7 +314,7 @@ def serve(corpus_dir: str, index_dir: str, host: str, port: int, no_build: bool)
     except CannotListen as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        if not no_build and not build_is_current(index_dir, corpus_digest(corpus_dir)):
+        if not no_build and not build_is_current(index_dir, _build_digest(corpus_dir, _taxonomy())):
             click.echo(build_from_corpus(corpus_dir, index_dir, show_progress=False))
         run_development_server(host, port, settings, sock=sock)
     finally:

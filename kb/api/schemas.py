@@ -21,7 +21,7 @@ from marshmallow import Schema, ValidationError, fields, missing, validate
 from kb.api.render import render_markdown
 from kb.errors import InvalidQuery
 from kb.models import SECTION_ID_SEPARATOR
-from kb.taxonomy import load_taxonomy
+from kb.taxonomy import Taxonomy
 
 MAX_LIMIT = 50
 MAX_OFFSET = 10_000
@@ -83,15 +83,20 @@ class SearchArgsSchema(QueryArgsSchema):
     )
 
 
-def topic_choices(converter, field, **kwargs) -> dict:
-    """apispec attribute function: the taxonomy's topic ids as the enum of `topic`.
+def topic_choices(taxonomy: Taxonomy):
+    """An apispec attribute function documenting `taxonomy`'s topic ids as the enum of `topic`.
 
-    Called when the app documents its routes (kb.api.views registers it per app), so the
+    kb.api.views registers one per app with the configured taxonomy (KB_TAXONOMY), so the
     taxonomy is read when an app is created, never when this module is imported.
     """
-    if field.metadata.get("choices_from") != "taxonomy":
-        return {}
-    return {"enum": [t.id for t in load_taxonomy().topics]}
+    ids = [t.id for t in taxonomy.topics]
+
+    def attribute_function(converter, field, **kwargs) -> dict:
+        if field.metadata.get("choices_from") != "taxonomy":
+            return {}
+        return {"enum": list(ids)}
+
+    return attribute_function
 
 
 def check_topic(topic: str | None, topic_ids: list[str]) -> None:

@@ -19,7 +19,9 @@ from flask_smorest import Blueprint
 from kb import models
 from kb.api import schemas
 from kb.api.state import get_kb
+from kb.config import taxonomy_path
 from kb.errors import ArticleNotFound
+from kb.taxonomy import load_taxonomy
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Search and read kb.")
 
@@ -30,7 +32,8 @@ NOT_FOUND = {"description": "Not found", "schema": schemas.ErrorSchema}
 def document_topic_choices(state) -> None:
     """List the taxonomy's topic ids in this app's OpenAPI document (see topic_choices)."""
     api = state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
-    api.ma_plugin.converter.add_attribute_function(schemas.topic_choices)
+    taxonomy = load_taxonomy(taxonomy_path(state.app.config))
+    api.ma_plugin.converter.add_attribute_function(schemas.topic_choices(taxonomy))
 
 
 @blp.route("/search")
