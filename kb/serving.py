@@ -16,8 +16,17 @@ class PrivateRequestHandler(WSGIRequestHandler):
     """Logs method, path and status only: the query string may hold a health worry."""
 
     def log_request(self, code="-", size="-"):
-        path = self.path.split("?", 1)[0]
-        self.log("info", '"%s %s" %s %s', self.command, path, getattr(code, "value", code), size)
+        # A malformed request line leaves no path or command: log what is known, never it.
+        path = (getattr(self, "path", None) or "-").split("?", 1)[0]
+        command = getattr(self, "command", None) or "-"
+        self.log("info", '"%s %s" %s %s', command, path, getattr(code, "value", code), size)
+
+    def log_error(self, format, *args):
+        """Errors before the app runs ("Bad request syntax ('GET /?q=...')") quote the raw
+        request line, query included: log the status code only."""
+        codes = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
+        status = getattr(codes[0], "value", codes[0]) if codes else "-"
+        self.log("error", "request refused (%s); the request line is not logged", status)
 
 
 class CannotListen(OSError):
