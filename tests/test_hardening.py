@@ -182,3 +182,22 @@ def test_hostile_section_ids_are_404(client, section_id):
     response = client.get(f"/api/v1/sections/{section_id}")
     assert 400 <= response.status_code < 500
     assert_error(response, response.status_code)
+
+
+def test_retry_after_only_where_retrying_is_the_answer(index_dir):
+    from kb.api import create_app
+
+    app = create_app({"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": "2 per minute"})
+    client = app.test_client()
+    first = client.get("/api/v1/articles")
+    assert first.status_code == 200 and "Retry-After" not in first.headers
+    assert "X-RateLimit-Limit" in first.headers
+    client.get("/api/v1/articles")
+    limited = client.get("/api/v1/articles")
+    assert limited.status_code == 429 and "Retry-After" in limited.headers
+
+
+@pytest.mark.parametrize("path", ["/api/v1/articles", "/api/v1/search?q=dbt", "/api/v1/nope"])
+def test_api_answers_vary_by_origin_for_shared_caches(client, path):
+    response = client.get(path, headers={"Origin": "https://clinic.example"})
+    assert "Origin" in response.vary

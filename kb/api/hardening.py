@@ -25,6 +25,9 @@ PUBLIC_CACHE = "public, max-age=300"
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("MAX_CONTENT_LENGTH", app.config["KB_MAX_BODY_BYTES"])
+    # Registered first, so it runs last (Flask runs after_request hooks in reverse order),
+    # after the rate limiter and CORS have added their headers.
+    app.after_request(_final_headers)
     _init_rate_limits(app)
     app.before_request(_refuse_oversized_requests)
     app.before_request(_answer_not_modified)
@@ -126,6 +129,16 @@ def _log_query(response):
         response.status_code,
         elapsed,
     )
+    return response
+
+
+def _final_headers(response):
+    """Retry-After only where retrying is the answer (429, 503): the rate limiter adds it
+    to every response. API answers vary by Origin (CORS), so shared caches must key on it."""
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    if request.path.startswith("/api/"):
+        response.vary.add("Origin")
     return response
 
 
