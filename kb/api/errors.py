@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from kb.errors import InvalidQuery, NotFound
@@ -38,6 +38,28 @@ API_HINTS = {
     "article_not_found": "list them with /api/v1/articles",
     "topic_not_found": "list them with /api/v1/topics",
 }
+
+
+def crisis_notices_for_request() -> list[dict]:
+    """Crisis notices for the raw `q` of the request, whatever else went wrong with it.
+
+    The check runs on the text as sent, before validation, rate limiting or the index: a
+    person in crisis whose message is too long, whose filter is wrong, who was rate limited
+    or who reached a server without an index still sees where to get help. It never raises:
+    an error response must not fail.
+    """
+    try:
+        raw = request.args.get("q")
+        settings = current_app.extensions.get("kb-crisis")
+        if not raw or settings is None:
+            return []
+        from kb.api.schemas import NoticeSchema
+        from kb.safety import crisis_notices
+
+        return NoticeSchema(many=True).dump(crisis_notices(raw, settings))
+    except Exception:  # noqa: BLE001 - never turn an error response into a crash
+        log.warning("crisis check failed on an error path", exc_info=True)
+        return []
 
 
 def with_hint(message: str, code: str) -> str:
@@ -71,7 +93,11 @@ def error_response(
     details: dict | None = None,
     headers: dict | None = None,
 ):
-    response = jsonify(error_body(status, message, code, details))
+    body = error_body(status, message, code, details)
+    notices = crisis_notices_for_request()
+    if notices:
+        body["notices"] = notices
+    response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value

@@ -349,3 +349,11 @@ class ErrorSchema(Schema):
     """The one error body of every route and every failure."""
 
     error = fields.Nested(ErrorDetailSchema, required=True)
+    notices = fields.List(
+        fields.Nested(NoticeSchema),
+        metadata={
+            "description": "Crisis notices, present only when the request's `q` is about "
+            "self-harm, suicide or a crisis: checked on the raw text, so they survive every "
+            "error (422, 404, 429, 503, 500)."
+        },
+    )

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         message=app.config["KB_CRISIS_MESSAGE"],
         resources=tuple(app.config["KB_CRISIS_RESOURCES"]),
     )
+    app.extensions["kb-crisis"] = crisis  # error responses check raw queries too
     app.extensions["kb"] = LiveKnowledgeBase(app.config["KB_INDEX_DIR"], crisis=crisis)
 
 
