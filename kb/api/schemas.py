@@ -148,6 +148,7 @@ class ResourceSchema(Schema):
     name = fields.String(required=True)
     phone = fields.String()
     url = fields.String()
+    sms = fields.String(metadata={"description": "A number to text."})
     text = fields.String()
 
 
