@@ -10,6 +10,7 @@ Everything returned is a kb model (kb.models); Whoosh objects stay inside this p
     snippets     the best fragment of a section around the query terms, marked up
     suggest      as-you-type suggestions
     cache        the bounded caches and their bounds
+    related      sections like a section
     build        KnowledgeBase: one opened index build, wiring the above together
     live         LiveKnowledgeBase: follows an index directory's CURRENT build
 """

@@ -21,6 +21,7 @@ from kb.search import cache
 from kb.search.facets import DocumentTable
 from kb.search.query import ParsedQuery, QueryParser, analyze_expansion_groups
 from kb.search.ranking import Feedback, Ranker, top, weighting
+from kb.search.related import RelatedSections
 from kb.search.settings import RankingSettings
 from kb.search.snippets import SNIPPET_MAXCHARS, MemoAnalyzer, Snippets
 from kb.search.spelling import SpellingCorrector, Vocabulary
@@ -43,15 +44,7 @@ class KnowledgeBase:
         taxonomy: Taxonomy | None = None,
     ):
         self.build_dir = Path(build_dir)
-        self.ix, articles, self.meta = read_build(self.build_dir)
-        try:
-            # Open a reader now: a build with missing or truncated segment files fails here,
-            # once, with a clear error, instead of on every search.
-            self.ix.reader().close()
-        except Exception as exc:  # noqa: BLE001 - any damage means the same to the caller
-            raise IndexNotFound(
-                f"index build {build_dir} is damaged ({type(exc).__name__}): run `kb build`"
-            ) from exc
+        self.ix, articles, self.meta = open_build(self.build_dir)
         self.version: str = self.meta["build"]
         self.built_at: str = self.meta["built_at"]
         self.articles: dict[str, Article] = {a.slug: a for a in articles}
@@ -76,7 +69,7 @@ class KnowledgeBase:
         self.snippets = Snippets(memo)
         self.suggester = Suggester(self.sections.values(), self.taxonomy, self.vocabulary)
         self._results: cache.SharedCache[SearchResults] = cache.SharedCache(cache.RESULTS)
-        self._related: cache.SharedCache[tuple[Section, ...]] = cache.SharedCache(cache.RELATED)
+        self.related_sections = RelatedSections(self.searcher, self.sections)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -241,21 +234,24 @@ class KnowledgeBase:
     # -- related sections and suggestions ----------------------------------------------
 
     def related(self, section_id: str, limit: int = 5) -> tuple[Section, ...]:
-        """Up to `limit` sections most like this one (Whoosh's more_like on the body),
-        itself excluded; SectionNotFound for an unknown id."""
-        section = self.get_section(section_id)
-        return self._related.get_or_compute(
-            (section_id, limit), lambda: self._more_like(section, limit)
-        )
-
-    def _more_like(self, section: Section, limit: int) -> tuple[Section, ...]:
-        searcher = self.searcher()
-        docnum = searcher.document_number(id=section.id)
-        results = searcher.more_like(
-            docnum, "body", text=section.text or section.title, top=limit, numterms=12
-        )
-        return tuple(self.sections[hit["id"]] for hit in results if hit["id"] != section.id)
+        """Up to `limit` sections most like this one, itself excluded (see RelatedSections);
+        SectionNotFound for an unknown id."""
+        return self.related_sections.related(self.get_section(section_id), limit)
 
     def suggest(self, prefix: str, limit: int = 8) -> tuple[Suggestion, ...]:
         """As-you-type suggestions for `prefix` (see Suggester.suggest)."""
         return self.suggester.suggest(prefix, limit)
+
+
+def open_build(build_dir: Path) -> tuple:
+    """(Whoosh index, articles, meta) of a build; IndexNotFound if it is damaged."""
+    ix, articles, meta = read_build(build_dir)
+    try:
+        # Open a reader now: a build with missing or truncated segment files fails here,
+        # once, with a clear error, instead of on every search.
+        ix.reader().close()
+    except Exception as exc:  # noqa: BLE001 - any damage means the same to the caller
+        raise IndexNotFound(
+            f"index build {build_dir} is damaged ({type(exc).__name__}): run `kb build`"
+        ) from exc
+    return ix, articles, meta
