@@ -1,0 +1,101 @@
+"""The bounded caches of an opened build, and every cache's bound, in one place.
+
+An opened build never changes, so no entry goes stale: every cache only trades memory for
+time and is emptied least recently used first. All of them are `cachetools.LRUCache`;
+those that threads share sit behind a lock (`SharedCache`), the per-thread ones do not.
+
+======================  ==========================  ==========================  ========
+cache                   key -> value                bound                       threads
+======================  ==========================  ==========================  ========
+results                 search arguments -> results RESULTS (256 entries)       shared
+filters                 (topic, article) -> docnums FILTERS (1,024 entries)     shared
+facet values            (kind, value, count) ->     FACETS (100,000 entries)    shared
+                        FacetCount
+related                 (section, limit) ->         RELATED (4,096 entries)     shared
+                        sections
+snippet tokens          section -> plain text and   SNIPPETS (4,096 entries)    shared
+                        its tokens
+term counts             section -> term counts      TERM_COUNTS (4,096)         shared
+analyzed words          (word, stops, mode) ->      WORDS (50,000 entries)      shared
+                        tokens
+postings                (field, term) -> docnums    POSTINGS (2,000,000         one per
+                        and BM25 scores             postings in all)            thread
+======================  ==========================  ==========================  ========
+
+(Each thread's ranker also keeps one length-normalisation table per text field, at most
+three lists of one float per document; they are tables, not caches.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from cachetools import LRUCache
+
+RESULTS = 256  # the widget re-asks as people type and page
+FILTERS = 1_024
+FACETS = 100_000
+RELATED = 4_096
+SNIPPETS = 4_096
+TERM_COUNTS = 4_096
+WORDS = 50_000
+POSTINGS = 2_000_000  # postings, not entries: one hot term may hold most of a corpus
+
+V = TypeVar("V")
+
+_MISSING = object()
+
+
+class SharedCache(Generic[V]):
+    """A least-recently-used cache of at most `maxsize` entries that threads may share.
+
+    Values are computed outside the lock, so a slow computation never holds up other
+    threads; two threads missing the same key at once both compute it (values are pure
+    functions of the key), and the last one stored wins.
+    """
+
+    def __init__(self, maxsize: int, getsizeof: Callable[[V], float] | None = None):
+        self._cache: LRUCache = LRUCache(maxsize, getsizeof=getsizeof)
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable, default=None):
+        """The cached value of `key` (now the most recently used), else `default`."""
+        with self.lock:
+            return self._cache.get(key, default)
+
+    def put(self, key: Hashable, value: V) -> V:
+        """Store `value` under `key`, evicting the least recently used entries; return it."""
+        with self.lock:
+            store(self._cache, key, value)
+        return value
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The cached value of `key`, computing and storing it first if it is missing."""
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            value = self.put(key, compute())
+        return value
+
+    @property
+    def unlocked(self) -> LRUCache:
+        """The cache itself, for many lookups under one `with cache.lock:`."""
+        return self._cache
+
+    def __len__(self) -> int:
+        """The number of entries held."""
+        return len(self._cache)
+
+
+def store(cache: LRUCache, key: Hashable, value) -> None:
+    """cache[key] = value, except a value larger than the whole cache is not kept."""
+    try:
+        cache[key] = value
+    except ValueError:  # cachetools: "value too large" for the cache's maxsize
+        pass
+
+
+def local_cache(maxsize: int, getsizeof: Callable | None = None) -> LRUCache:
+    """An unlocked least-recently-used cache, for state that belongs to one thread."""
+    return LRUCache(maxsize, getsizeof=getsizeof)

@@ -1,0 +1,96 @@
+"""Per-document tables of an opened build: filters and facet counts without stored fields."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from itertools import chain
+
+from kb.errors import ArticleNotFound, InvalidQuery
+from kb.models import Article, FacetCount, Section
+from kb.search import cache
+from kb.taxonomy import Taxonomy
+
+
+class DocumentTable:
+    """Each Whoosh document number's section, topics and article, read once at opening.
+
+    Filters by topic and article become sets of docnums and facets become counts over
+    these lists, so a search never reads a stored field.
+    """
+
+    def __init__(
+        self,
+        reader,
+        sections: dict[str, Section],
+        articles: dict[str, Article],
+        taxonomy: Taxonomy,
+    ):
+        by_docnum: list[Section | None] = [None] * reader.doc_count_all()
+        for docnum, fields in reader.iter_docs():
+            by_docnum[docnum] = sections.get(fields.get("id"))
+        self.sections: list[Section | None] = by_docnum
+        self.articles = articles
+        self.taxonomy = taxonomy
+        self._topics = [s.topics if s else () for s in by_docnum]
+        self._articles = [s.article if s else "" for s in by_docnum]
+        self._topic_labels = {t.id: t.label for t in taxonomy.topics}
+        self._filters: cache.SharedCache[frozenset[int]] = cache.SharedCache(cache.FILTERS)
+        self._facets: cache.SharedCache[FacetCount] = cache.SharedCache(cache.FACETS)
+
+    def section(self, docnum: int) -> Section:
+        """The section indexed as document `docnum`."""
+        return self.sections[docnum]
+
+    def allowed(self, topic: str | None, article: str | None) -> frozenset[int] | None:
+        """Docnums passing the topic/article filters (None: no filter), cached per filter.
+
+        Raises InvalidQuery for a topic the taxonomy does not know and ArticleNotFound
+        for an article the build does not hold.
+        """
+        if topic and topic not in self.taxonomy.by_id:
+            raise InvalidQuery(f"unknown topic {topic!r}", field="topic")
+        if article and article not in self.articles:
+            raise ArticleNotFound(article)
+        if not topic and not article:
+            return None
+        return self._filters.get_or_compute(
+            (topic, article),
+            lambda: frozenset(
+                docnum
+                for docnum, section in enumerate(self.sections)
+                if section is not None
+                and (not topic or topic in section.topics)
+                and (not article or section.article == article)
+            ),
+        )
+
+    def facets(self, docnums) -> tuple[tuple[FacetCount, ...], tuple[FacetCount, ...]]:
+        """(topic facets, article facets) of the matching documents `docnums`."""
+        topics, articles = self._topics, self._articles
+        topic_counts = Counter(chain.from_iterable(map(topics.__getitem__, docnums)))
+        article_counts = Counter(map(articles.__getitem__, docnums))
+        labels = self._topic_labels
+        return (
+            self._facet_counts("topic", topic_counts, lambda t: labels.get(t, t)),
+            self._facet_counts("article", article_counts, lambda slug: self.articles[slug].title),
+        )
+
+    def _facet_counts(
+        self, kind: str, counts_by_value: Counter, label: Callable[[str], str]
+    ) -> tuple[FacetCount, ...]:
+        """Facet values by count (then value). FacetCounts are immutable, so one instance per
+        (value, count) is shared: a corpus of one-section articles has thousands of article
+        facets per query, nearly all with count 1, and building them anew was most of the
+        time of a search."""
+        ordered = sorted((-n, v) for v, n in counts_by_value.items() if v)
+        facets = []
+        with self._facets.lock:
+            made = self._facets.unlocked
+            for n, v in ordered:
+                facet = made.get((kind, v, n))
+                if facet is None:
+                    facet = FacetCount(value=v, label=label(v), count=-n)
+                    cache.store(made, (kind, v, n), facet)
+                facets.append(facet)
+        return tuple(facets)

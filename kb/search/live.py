@@ -1,0 +1,55 @@
+"""LiveKnowledgeBase: the build an index directory's CURRENT names, reopened when it changes."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from kb.index import current_build
+from kb.search.build import KnowledgeBase
+
+
+class LiveKnowledgeBase:
+    """Follows an index directory: opens the newest build when CURRENT changes.
+
+    Requests in flight keep the KnowledgeBase they started with, so a switch never fails
+    a request; the old build is simply dropped when nobody holds it any more.
+    """
+
+    def __init__(self, index_dir: str | Path, **options):
+        self.index_dir = Path(index_dir)
+        self.options = options
+        self._lock = threading.Lock()
+        self._current: KnowledgeBase | None = None
+        self._stamp: tuple | None = None
+
+    def _current_stamp(self) -> tuple | None:
+        try:
+            st = (self.index_dir / "CURRENT").stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def get(self) -> KnowledgeBase:
+        """The KnowledgeBase of the current build, opening it first if CURRENT changed.
+
+        A new build that fails to open is ignored while an older one serves; with none
+        open yet, the error (e.g. kb.index.IndexNotFound) is raised.
+        """
+        stamp = self._current_stamp()
+        current = self._current
+        if current is not None and stamp == self._stamp:
+            return current
+        with self._lock:
+            if self._current is not None and stamp == self._stamp:
+                return self._current
+            try:
+                build = current_build(self.index_dir)
+                if self._current is None or build != self._current.build_dir:
+                    self._current = KnowledgeBase(build, **self.options)
+                self._stamp = stamp
+            except Exception:
+                if self._current is None:
+                    raise
+                # A damaged new build: keep serving the one that works.
+            return self._current

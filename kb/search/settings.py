@@ -1,0 +1,52 @@
+"""The ranking configuration and the index fields a query searches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TEXT_FIELDS = ("title", "body", "breadcrumb")
+PHRASE_FIELDS = ("title", "body")
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    """The one ranking configuration every corpus gets (tuned in benchmarks/).
+
+    See benchmarks/results/levers.md for what each value was measured to do.
+    """
+
+    k1: float = 0.9
+    b: float = 0.75
+    idf: str = "lucene"  # or "whoosh" (see kb.search.ranking.LuceneIdfBM25F)
+    # Query-time weights of each field's BM25 score (on top of the index-time boosts). The
+    # title counts less than the body: a heading repeats a few words of its section, so a
+    # full-weight title match outranked sections whose text answers the query; the
+    # breadcrumb (article title and parent headings) only repeated titles and is left out.
+    title_weight: float = 0.4
+    body_weight: float = 1.0
+    breadcrumb_weight: float = 0.0
+    phrase_boost: float = 1.0
+    phrase_slop: int = 5
+    # A phrase of more words than this almost never matches and costs an intersection of
+    # every word's postings, so long queries (pasted sentences) skip it.
+    phrase_max_terms: int = 6
+    joined_boost: float = 0.5
+    # Synonyms and topic terms are hints, not the query: at 0.6 "depression" pulled in every
+    # co-occurring-condition word; 0.2 still lets "meds" find the medication passage.
+    expansion_weight: float = 0.2
+    # ...unless the searcher's own word is in no section ("online" where the articles say
+    # "telehealth"): then the expansion is all there is to go on and counts as the word.
+    absent_word_expansion_weight: float = 1.0
+    correction_min_length: int = 5  # shorter words are too often right and merely absent
+    correction_distance_two_length: int = 8  # only long words may be two edits away
+    # Pseudo-relevance feedback (RM3-style, see kb.search.ranking.Feedback): the best new
+    # terms of the first 10 results, OR-ed in at 0.3 of a query word's weight. It finds
+    # what the searcher did not think to type; feedback_docs = 0 turns it off.
+    feedback_docs: int = 10
+    feedback_terms: int = 20
+    feedback_weight: float = 0.3
+
+    def field_weights(self) -> tuple[tuple[str, float], ...]:
+        """(field, query-time weight) of each text field searched (weight above zero)."""
+        weights = (self.title_weight, self.body_weight, self.breadcrumb_weight)
+        return tuple((f, w) for f, w in zip(TEXT_FIELDS, weights, strict=True) if w > 0)

@@ -1,0 +1,216 @@
+"""Snippets: the best fragment of a section's text around the query's terms, marked up.
+
+`best_fragment` is exactly Whoosh's highlight with a ContextFragmenter and `MarkFormatter`
+(tests/test_search_equivalence.py holds it to that), computed from the tokens near the
+matches only. A section's plain text and tokens are cached, so repeated snippets of the
+same section cost only the fragment search.
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import re
+
+from whoosh import highlight
+from whoosh.analysis import Token
+
+from kb.analysis import WORD_RE
+from kb.models import Section
+from kb.search import cache
+
+SNIPPET_SURROUND = 70
+SNIPPET_MAXCHARS = 220
+
+
+class MarkFormatter(highlight.HtmlFormatter):
+    """Wraps matches in a bare <mark>; Whoosh escapes the text around and inside it."""
+
+    def __init__(self):
+        super().__init__(tagname="mark", between=" … ")
+
+    def format_token(self, text, token, replace=False):
+        """One matched token of `text`, escaped, inside <mark>."""
+        return f"<mark>{self._text(highlight.get_text(text, token, replace))}</mark>"
+
+
+def markdown_to_plain(text: str) -> str:
+    """Good-enough plain text for snippets: drop emphasis, code and link syntax."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"^\s{0,3}(?:[-*+]|\d+\.)\s+", "", text, flags=re.M)
+    text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.M)
+    # Only paired delimiters are markup: "window.__state" or "5 * 3" are text.
+    text = re.sub(r"(?<![\w*])(\*\*|__)(?=\S)(.+?)(?<=\S)\1(?![\w*])", r"\2", text)
+    text = re.sub(r"(?<![\w*])([*_])(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])", r"\2", text)
+    text = re.sub(r"`([^`\n]+)`", r"\1", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class MemoAnalyzer:
+    """The analyzer's tokens for highlighting, analyzing each distinct word only once.
+
+    The tokenizer and every filter work word by word, so a text's tokens are its words'
+    tokens shifted to the word's offset; remembering them per word makes snippets cheap.
+    """
+
+    def __init__(self, analyzer):
+        self.analyzer = analyzer
+        self._words: cache.SharedCache[list[tuple]] = cache.SharedCache(cache.WORDS)
+
+    def __call__(self, value, removestops=True, mode="", **_kwargs):
+        """Tokens of `value` (with character offsets), as the analyzer would give them."""
+        words = self._words
+        for match in WORD_RE.finditer(value):
+            key = (match.group(), removestops, mode)
+            tokens = words.get(key)
+            if tokens is None:
+                tokens = words.put(
+                    key,
+                    [
+                        (t.text, t.startchar, t.endchar, t.stopped)
+                        for t in self.analyzer(
+                            match.group(), chars=True, removestops=removestops, mode=mode
+                        )
+                    ],
+                )
+            offset = match.start()
+            for text, start, end, stopped in tokens:
+                token = Token(chars=True, removestops=removestops, mode=mode)
+                token.text, token.stopped, token.boost = text, stopped, 1.0
+                token.startchar, token.endchar = offset + start, offset + end
+                yield token
+
+
+def window_start(starts: list[int], ends: list[int], reset: int, last: int, surround: int) -> int:
+    """First token of Whoosh's context window after tokens reset..last (last + 1: empty).
+
+    Whoosh appends each token's start and pops from the left while the newest token's end
+    is more than `surround` past the oldest start. Starts never decrease, but a hyphenated
+    word's joined token ends past its parts, so a token k survives only if no token from k
+    to last ends more than `surround` after it; only tokens starting within `surround` of
+    the last end can, so the scan is short.
+    """
+    if last < reset:
+        return last + 1
+    k = bisect.bisect_left(starts, ends[last] - surround, reset, last + 1)
+    kept, max_end = last + 1, 0
+    for j in range(last, k - 1, -1):
+        max_end = max(max_end, ends[j])
+        if max_end - starts[j] > surround:
+            break
+        kept = j
+    return kept
+
+
+def best_fragment(
+    text: str, tokens: tuple, terms: frozenset[str], maxchars: int, surround: int
+) -> str:
+    """Exactly what whoosh.highlight.highlight(..., ContextFragmenter(maxchars, surround),
+    MarkFormatter(), top=1) returns, but walking only the tokens near a match.
+
+    Whoosh feeds every token of the text through its fragmenter; outside a fragment a
+    token only moves the window of context kept before the next match, which is computed
+    here directly (bisect), so a long section costs about as much as its matches. The
+    loop below is Whoosh's ContextFragmenter.fragment_tokens, quirks included.
+    """
+    texts, starts, ends = tokens
+    n = len(texts)
+    last_end = ends[-1] if ends else 0  # Whoosh's endchar after its loop
+    matched = [i for i in range(n) if texts[i] in terms]
+    if not matched:
+        return ""
+    fragments = []  # (match indexes, startchar, endchar)
+    countdown, first, tks, currentlen = -1, None, [], 0
+    reset, appended = 0, -1  # tokens reset..appended are the context window's candidates
+    next_match = 0
+    i = 0
+    while i < n:
+        if countdown < 0 and texts[i] not in terms:
+            # Skip to the next match: the tokens in between only feed the context window.
+            while next_match < len(matched) and matched[next_match] < i:
+                next_match += 1
+            j = matched[next_match] if next_match < len(matched) else n
+            appended, i = j - 1, j
+            continue
+        start, end = starts[i], ends[i]
+        length = end - start
+        if currentlen + length > maxchars:
+            countdown = 0
+        elif texts[i] in terms:
+            countdown = surround
+            if first is None:
+                k = window_start(starts, ends, reset, appended, surround)
+                if k <= appended:
+                    first = starts[k]
+                else:
+                    first = start
+                    countdown += surround
+            tks.append(i)
+        if countdown >= 0:
+            currentlen += length
+            countdown -= length
+            if countdown <= 0:
+                fragments.append((tks, first, end))
+                tks, first, currentlen = [], None, 0
+                reset, appended = i + 1, i
+        i += 1
+    if tks:
+        fragments.append((tks, first, last_end))
+    best = None
+    for tks, first, end in fragments:
+        score = len(tks) * ((len({texts[t] for t in tks}) * 100) or 1)
+        key = (score, first if first is not None else 0)
+        if score >= 1 and (best is None or key > best[0]):
+            best = (key, tks, end)
+    if best is None:
+        return ""
+    (_score, startchar), tks, endchar = best
+    matches = []
+    for t in tks:
+        token = Token(chars=True)
+        token.text, token.startchar, token.endchar, token.boost = texts[t], starts[t], ends[t], 1.0
+        matches.append(token)
+    return MarkFormatter()(text, [highlight.Fragment(text, matches, startchar, endchar)])
+
+
+class Snippets:
+    """Snippets of one build's sections, through the build's (memoized) analyzer."""
+
+    def __init__(self, analyzer: MemoAnalyzer):
+        self.analyzer = analyzer
+        self._tokens: cache.SharedCache[tuple[str, tuple]] = cache.SharedCache(cache.SNIPPETS)
+
+    def snippet(
+        self, section: Section, terms: frozenset[str], maxchars: int = SNIPPET_MAXCHARS
+    ) -> str:
+        """HTML: the best fragment with the terms in <mark>, else the text's head, escaped."""
+        plain, tokens = self._tokens.get_or_compute(section.id, lambda: self._tokenize(section))
+        marked = best_fragment(plain, tokens, terms, maxchars, SNIPPET_SURROUND) if terms else ""
+        if marked:
+            return marked.strip()
+        head = plain[:maxchars]
+        if len(plain) > maxchars:
+            head = head.rsplit(" ", 1)[0] + " …"
+        return html.escape(head, quote=False)
+
+    def _tokenize(self, section: Section) -> tuple[str, tuple]:
+        """A section's plain text and its (terms, starts, ends)."""
+        plain = markdown_to_plain(section.text)
+        return plain, highlight_tokens(plain, self.analyzer)
+
+
+def highlight_tokens(plain: str, analyzer) -> tuple[list[str], list[int], list[int]]:
+    """(terms, starts, ends) of the tokens Whoosh's highlight() reads from `plain`.
+
+    Whoosh stops at highlight.DEFAULT_CHARLIMIT; the end of the token it stops at still
+    counts as the last end (a fragment still open then ends there).
+    """
+    texts, starts, ends = [], [], []
+    for token in analyzer(plain, chars=True, removestops=False, mode="query"):
+        if token.endchar > highlight.DEFAULT_CHARLIMIT:
+            ends.append(token.endchar)  # Whoosh stops here; its last end counts
+            break
+        texts.append(token.text)
+        starts.append(token.startchar)
+        ends.append(token.endchar)
+    return texts, starts, ends

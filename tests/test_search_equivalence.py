@@ -1,0 +1,207 @@
+"""kb.search's fast paths give exactly what Whoosh itself gives.
+
+- The term-at-a-time Ranker scores every matching document as Whoosh's own search does
+  (searcher.search(query, limit=None) with the same BM25F weighting object).
+- best_fragment is whoosh.highlight.highlight(text, terms, analyzer,
+  ContextFragmenter(maxchars, surround), MarkFormatter(), top=1), character for character.
+
+Both are checked on the shipped corpus and on a sample of a public collection (NFCorpus,
+tests/data/nfcorpus/, see its README).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from whoosh import highlight, scoring
+from whoosh.query import Or, Phrase, Term
+
+from kb.corpus import load_corpus
+from kb.importer import import_jsonl
+from kb.index import build_index, current_build
+from kb.search import KnowledgeBase
+from kb.search.ranking import LuceneIdfBM25F, Ranker
+from kb.search.snippets import (
+    SNIPPET_MAXCHARS,
+    SNIPPET_SURROUND,
+    MarkFormatter,
+    MemoAnalyzer,
+    best_fragment,
+    highlight_tokens,
+    markdown_to_plain,
+)
+
+NFCORPUS = Path(__file__).parent / "data" / "nfcorpus"
+
+SHIPPED_QUERIES = [
+    "therapy",
+    "mentalization",
+    "skills",
+    "BPD",
+    "meds",
+    "online",
+    "self harm",
+    "self-harm",
+    "phone coaching",
+    "phone coaching policy",
+    "what is mentalisation based therapy",
+    "my daughter has BPD what can parents do",
+    "family crisis plan",
+    "teletherapy",
+    "medicaton",
+    "dialectical behavior therapy skills groups",
+]
+
+
+@pytest.fixture(scope="module")
+def nfcorpus_kb(tmp_path_factory):
+    """The NFCorpus sample imported with kb's JSON Lines importer and built into an index."""
+    root = tmp_path_factory.mktemp("nfcorpus")
+    import_jsonl(NFCORPUS / "corpus.jsonl", root / "corpus")
+    build_index(load_corpus(root / "corpus"), root / "index")
+    kb = KnowledgeBase(current_build(root / "index"))
+    yield kb
+    kb.close()
+
+
+@pytest.fixture(scope="module")
+def nfcorpus_queries() -> list[str]:
+    with (NFCORPUS / "queries.jsonl").open(encoding="utf-8") as lines:
+        return [json.loads(line)["text"] for line in lines if line.strip()]
+
+
+# -- ranking ---------------------------------------------------------------------------------
+
+
+def _weightings(kb: KnowledgeBase):
+    settings = kb.ranking
+    return [
+        LuceneIdfBM25F(B=settings.b, K1=settings.k1),
+        scoring.BM25F(B=settings.b, K1=settings.k1),  # RankingSettings(idf="whoosh")
+    ]
+
+
+def _queries(kb: KnowledgeBase, texts: list[str]) -> list:
+    """Whoosh queries of every kind kb builds, plus hand-made ones with boosts and phrases."""
+    queries = []
+    for text in texts:
+        parsed = kb.parse(text)
+        if parsed.query is None or not hasattr(parsed.query, "subqueries"):
+            continue
+        queries.append(parsed.query)  # words, joined pairs, phrase, expansions
+        queries.extend(parsed.query.subqueries)  # each clause alone
+        for term in sorted(parsed.highlight_terms):
+            queries.append(Term("body", term))  # single terms
+            queries.append(Term("title", term, boost=0.4))
+        terms = sorted(parsed.highlight_terms)
+        if len(terms) > 1:
+            queries.append(
+                Or(
+                    [Term(f, t, boost=w) for t in terms for f, w in (("title", 0.4), ("body", 1))],
+                    boost=0.7,
+                )
+            )
+            queries.append(Phrase("body", terms[:2], slop=3))
+    # Feedback queries: OR-ed weighted terms of the top sections.
+    for text in texts[:4]:
+        parsed = kb.parse(text)
+        scores = kb._ranker().scores(parsed.query)
+        best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:10]
+        feedback = kb.feedback.query(best, parsed.query, kb.ranking)
+        if feedback is not None:
+            queries.append(feedback)
+    return queries
+
+
+def _assert_ranker_matches_whoosh(kb: KnowledgeBase, texts: list[str]) -> int:
+    queries = _queries(kb, texts)
+    compared = 0
+    for weighting in _weightings(kb):
+        with kb.ix.searcher(weighting=weighting) as searcher:
+            ranker = Ranker(searcher, kb.ranking.k1, kb.ranking.b)
+            for query in queries:
+                ours = ranker.scores(query)
+                theirs = {hit.docnum: hit.score for hit in searcher.search(query, limit=None)}
+                assert set(ours) == set(theirs), query
+                assert ours == {d: pytest.approx(s, rel=1e-9) for d, s in theirs.items()}, query
+                compared += len(theirs)
+    return compared
+
+
+def test_ranker_scores_equal_whoosh_search_on_the_shipped_corpus(kb):
+    assert _assert_ranker_matches_whoosh(kb, SHIPPED_QUERIES) > 1000
+
+
+def test_ranker_scores_equal_whoosh_search_on_nfcorpus(nfcorpus_kb, nfcorpus_queries):
+    texts = nfcorpus_queries + ["vitamin", "breast cancer", "heart disease risk", "diet"]
+    assert _assert_ranker_matches_whoosh(nfcorpus_kb, texts) > 1000
+
+
+# -- snippets --------------------------------------------------------------------------------
+
+SIZES = [(SNIPPET_MAXCHARS, SNIPPET_SURROUND), (100, 20), (60, 10), (400, 150), (30, 70)]
+
+
+def _term_sets(kb: KnowledgeBase, texts: list[str], plain: str, rng: random.Random):
+    """Query highlight terms, and the section's own terms (one, a few, many, all)."""
+    sets = [kb.parse(text).highlight_terms for text in texts]
+    own = sorted({t.text for t in kb.analyzer(plain, removestops=False, mode="query")})
+    if own:
+        sets.append(frozenset(own))
+        for size in (1, 2, 3, 8):
+            sets.append(frozenset(rng.sample(own, min(size, len(own)))))
+    return [s for s in sets if s]
+
+
+def _assert_fragments_match_whoosh(kb: KnowledgeBase, texts: list[str]) -> int:
+    rng = random.Random(20240611)
+    memo = MemoAnalyzer(kb.analyzer)
+    compared = 0
+    for section in kb.sections.values():
+        plain = markdown_to_plain(section.text)
+        tokens = highlight_tokens(plain, memo)
+        for terms in _term_sets(kb, texts, plain, rng):
+            for maxchars, surround in SIZES:
+                expected = highlight.highlight(
+                    plain,
+                    terms,
+                    kb.analyzer,
+                    highlight.ContextFragmenter(maxchars=maxchars, surround=surround),
+                    MarkFormatter(),
+                    top=1,
+                )
+                got = best_fragment(plain, tokens, terms, maxchars, surround)
+                assert got == expected, (section.id, sorted(terms), maxchars, surround)
+                compared += 1
+    return compared
+
+
+def test_best_fragment_equals_whoosh_highlight_on_the_shipped_corpus(kb):
+    assert _assert_fragments_match_whoosh(kb, SHIPPED_QUERIES) > 500
+
+
+def test_best_fragment_equals_whoosh_highlight_on_nfcorpus(nfcorpus_kb, nfcorpus_queries):
+    assert _assert_fragments_match_whoosh(nfcorpus_kb, nfcorpus_queries[:8]) > 5000
+
+
+def test_best_fragment_past_whoosh_character_limit(kb):
+    """Text longer than Whoosh's character limit: tokens past it are never highlighted."""
+    section = next(iter(kb.sections.values()))
+    plain = " ".join([markdown_to_plain(section.text)] * 4)
+    plain = (plain + " ") * (highlight.DEFAULT_CHARLIMIT // max(len(plain), 1) + 2)
+    tail_word = "zzyzx"
+    plain = plain + tail_word + " therapy " + tail_word
+    tokens = highlight_tokens(plain, kb.analyzer)
+    for terms in (frozenset({tail_word}), frozenset({"therapi", tail_word})):
+        expected = highlight.highlight(
+            plain,
+            terms,
+            kb.analyzer,
+            highlight.ContextFragmenter(maxchars=SNIPPET_MAXCHARS, surround=SNIPPET_SURROUND),
+            MarkFormatter(),
+            top=1,
+        )
+        assert best_fragment(plain, tokens, terms, SNIPPET_MAXCHARS, SNIPPET_SURROUND) == expected
