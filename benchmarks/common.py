@@ -4,7 +4,7 @@ The collections are the BEIR-format folders under ../shared/datasets (SciFact, N
 Cranfield). Each is imported through kb's own JSON Lines importer (`kb import jsonl`) and
 indexed with `kb build`, exactly as a clinic would load a corpus; the imported corpus and
 index are cached under benchmarks/work/ and rebuilt when the dataset or the code that shapes
-the index (kb/index.py, kb/analysis.py, kb/importer.py, kb/corpus.py, the taxonomy, the
+the index (kb/index.py, kb/analysis.py, kb/importer/, kb/corpus.py, the taxonomy, the
 Whoosh version) changes, or when --fresh is given.
 
 The baseline is SQLite FTS5 (stdlib sqlite3, `tokenize='porter unicode61'`, bm25() ranking):
@@ -99,14 +99,16 @@ def _code_fingerprint(extra: str = "") -> str:
     for rel in (
         "kb/index.py",
         "kb/analysis.py",
-        "kb/importer.py",
+        "kb/importer",
         "kb/corpus.py",
         "kb/topics.py",
         "kb/taxonomy.py",
         "kb/models.py",
         "kb/data/taxonomy.yaml",
     ):
-        digest.update((ROOT / rel).read_bytes())
+        path = ROOT / rel
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.read_bytes())
     digest.update(whoosh_distribution().encode())
     return digest.hexdigest()[:16]
 

@@ -280,7 +280,7 @@ def test_an_invalid_query_without_a_field_has_no_details(app):
     ],
 )
 def test_the_cli_strips_exactly_the_api_hint(code, message, shown):
-    from kb.cli import _error_line
+    from kb.cli_lookups import _error_line
 
     line = _error_line(ClientNotFound(404, code, message), "section", None)
     assert line.startswith(shown + ".") or line == shown

@@ -1,0 +1,117 @@
+"""The importer's data: errors, the article it produces, and the blocks its rules rewrite."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from kb.corpus import SLUG_RE  # the importer writes what the corpus loader accepts
+
+SLUG_MAX_LENGTH = 80
+SUMMARY_MAX_CHARS = 200
+TITLE_WORDS_FROM_TEXT = 8
+
+# A line this long (in words) is article text, never a title or a heading. The real bar is
+# relative to the page (half its median line), this is the floor for short pages.
+LONG_LINE_MIN_WORDS = 20
+TITLE_MAX_WORDS = 30
+HEADING_MIN_WORDS, HEADING_MAX_WORDS = 6, 16  # bounds for the relative heading limit
+
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_INTERNAL_STOP = re.compile(r"[.!?][\"”’)]?\s+\S")
+_WORD = re.compile(r"\S+")
+
+
+class ImporterError(Exception):
+    """Input the importer cannot turn into a corpus article; str() is one line for the user."""
+
+
+class ArticleExists(ImporterError):
+    """The corpus already has a file for this slug and replacing it was not asked for."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(f"{path} already exists")
+
+
+class DuplicateSlug(ImporterError):
+    """Two records of one import map to the same slug, so one would overwrite the other."""
+
+
+@dataclass(frozen=True)
+class ImportedArticle:
+    """One article ready for the corpus; ``to_markdown()`` is the file's text."""
+
+    title: str
+    slug: str
+    source: str
+    summary: str
+    published: date | None
+    body_markdown: str
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, label in (("body_markdown", "text"), ("title", "title"), ("source", "source")):
+            if not getattr(self, name).strip():
+                raise ImporterError(f"{self.source or '<input>'}: article has no {label}")
+        if not self.summary.strip():
+            raise ImporterError(f"{self.source}: article has no summary")
+        if not SLUG_RE.match(self.slug):
+            raise ImporterError(
+                f"invalid slug {self.slug!r}: use lower-case letters, digits and single hyphens"
+            )
+
+    def to_markdown(self) -> str:
+        meta = {
+            "title": self.title,
+            "slug": self.slug,
+            "source": self.source,
+            "summary": self.summary,
+        }
+        if self.published:
+            meta["published"] = self.published
+        if self.url:
+            meta["url"] = self.url
+        # safe_dump quotes whatever YAML would misread (colons, dates, leading symbols).
+        front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1_000_000)
+        return f"---\n{front}---\n\n{self.body_markdown.strip()}\n"
+
+
+# --- blocks and rules ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """A line of the page and what the rules decided it is.
+
+    kind: ``line`` (undecided), ``title``, ``standfirst``, ``published``, ``heading``,
+    ``paragraph`` (plain text) or ``markdown`` (already Markdown, written as is).
+    """
+
+    kind: str
+    text: str
+    level: int = 0
+
+
+Blocks = list[Block]
+
+
+ALL_FORMATS = frozenset({"text", "html", "markdown"})
+WEB_FORMATS = frozenset({"text", "html"})  # pages, as opposed to authored Markdown
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    apply: Callable[[Blocks], Blocks]
+    formats: frozenset[str] = ALL_FORMATS  # the readers that run it
+
+    @property
+    def description(self) -> str:
+        return inspect.getdoc(self.apply) or ""

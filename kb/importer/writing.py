@@ -1,0 +1,95 @@
+"""Writing imported articles into the corpus atomically; importing a whole JSONL file."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from kb.importer.blocks import ArticleExists, DuplicateSlug, ImportedArticle
+from kb.importer.readers import iter_jsonl
+
+SLUG_MAX_LENGTH = 80
+SUMMARY_MAX_CHARS = 200
+TITLE_WORDS_FROM_TEXT = 8
+
+# A line this long (in words) is article text, never a title or a heading. The real bar is
+# relative to the page (half its median line), this is the floor for short pages.
+LONG_LINE_MIN_WORDS = 20
+TITLE_MAX_WORDS = 30
+HEADING_MIN_WORDS, HEADING_MAX_WORDS = 6, 16  # bounds for the relative heading limit
+
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_INTERNAL_STOP = re.compile(r"[.!?][\"”’)]?\s+\S")
+_WORD = re.compile(r"\S+")
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def article_path(corpus_dir: str | Path, slug: str) -> Path:
+    return Path(corpus_dir) / f"{slug}.md"
+
+
+def write_article(article: ImportedArticle, corpus_dir: str | Path, replace: bool = False) -> Path:
+    """Write ``<corpus_dir>/<slug>.md`` atomically; refuse to overwrite unless ``replace``.
+
+    The text goes to a temporary file in the same directory first and is then renamed, so
+    a reader (or an index build) never sees half a file.
+    """
+    path = article_path(corpus_dir, article.slug)
+    if not replace and path.exists():
+        raise ArticleExists(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{article.slug}.{secrets.token_hex(6)}.tmp")
+    # os.open rather than mkstemp: the file gets the usual permissions (0666 minus umask).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(article.to_markdown())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _check_jsonl(path: Path, corpus_dir: str | Path, replace: bool) -> int:
+    """First pass: every slug unique in the file and (unless replace) new to the corpus.
+
+    Checking before writing means a bad file leaves the corpus untouched, and it streams
+    like the write pass, holding only the slugs.
+    """
+    seen: dict[str, str] = {}
+    for article in iter_jsonl(path):
+        if article.slug in seen:
+            raise DuplicateSlug(
+                f"{article.source} and {seen[article.slug]} both give slug {article.slug!r}"
+            )
+        seen[article.slug] = article.source
+        if not replace and article_path(corpus_dir, article.slug).exists():
+            raise ArticleExists(article_path(corpus_dir, article.slug))
+    return len(seen)
+
+
+def import_jsonl(
+    path: str | Path,
+    corpus_dir: str | Path,
+    replace: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Import every record of a BEIR JSONL file; return how many articles were written.
+
+    The file is streamed twice (check, then write), never held in memory. ``progress`` is
+    called with 1 after each article, the signature of click's ``ProgressBar.update``.
+    """
+    path = Path(path)
+    _check_jsonl(path, corpus_dir, replace)
+    count = 0
+    for article in iter_jsonl(path):
+        write_article(article, corpus_dir, replace=True)
+        count += 1
+        if progress:
+            progress(1)
+    return count
