@@ -45,6 +45,9 @@ class KnowledgeBase:
     ):
         self.build_dir = Path(build_dir)
         self.ix, articles, self.meta = open_build(self.build_dir)
+        # Every file of the build as opened: if one goes away (the index directory removed
+        # or moved while serving), `check_files` says so and requests get a clear 503.
+        self._files = tuple(sorted(p for p in self.build_dir.iterdir() if p.is_file()))
         self.version: str = self.meta["build"]
         self.built_at: str = self.meta["built_at"]
         self.articles: dict[str, Article] = {a.slug: a for a in articles}
@@ -78,9 +81,24 @@ class KnowledgeBase:
         """This thread's Whoosh Searcher of the build (weighted as `ranking` says)."""
         searcher = getattr(self._local, "searcher", None)
         if searcher is None:
-            searcher = self.ix.searcher(weighting=weighting(self.ranking))
+            try:
+                searcher = self.ix.searcher(weighting=weighting(self.ranking))
+            except Exception as exc:  # noqa: BLE001 - files gone or damaged since opening
+                raise IndexNotFound(
+                    f"index build {self.build_dir} can no longer be read "
+                    f"({type(exc).__name__}): run `kb build`"
+                ) from exc
             self._local.searcher = searcher
         return searcher
+
+    def check_files(self) -> None:
+        """Raise IndexNotFound if a file of this build has gone since it was opened."""
+        for path in self._files:
+            if not path.exists():
+                raise IndexNotFound(
+                    f"index build {self.build_dir} has lost {path.name} since it was opened: "
+                    "run `kb build`"
+                )
 
     def _reader(self):
         return self.searcher().reader()

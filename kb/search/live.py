@@ -34,22 +34,26 @@ class LiveKnowledgeBase:
         """The KnowledgeBase of the current build, opening it first if CURRENT changed.
 
         A new build that fails to open is ignored while an older one serves; with none
-        open yet, the error (e.g. kb.index.IndexNotFound) is raised.
+        open yet, the error (e.g. kb.index.IndexNotFound) is raised. The build served must
+        still have all its files (a few stat calls per request): if the index directory
+        was removed or moved, every request, health included, gets IndexNotFound until a
+        build is back, instead of some requests failing half-way with a server error.
         """
         stamp = self._current_stamp()
         current = self._current
         if current is not None and stamp == self._stamp:
+            current.check_files()
             return current
         with self._lock:
-            if self._current is not None and stamp == self._stamp:
-                return self._current
-            try:
-                build = current_build(self.index_dir)
-                if self._current is None or build != self._current.build_dir:
-                    self._current = KnowledgeBase(build, **self.options)
-                self._stamp = stamp
-            except Exception:
-                if self._current is None:
-                    raise
-                # A damaged new build: keep serving the one that works.
+            if self._current is None or stamp != self._stamp:
+                try:
+                    build = current_build(self.index_dir)
+                    if self._current is None or build != self._current.build_dir:
+                        self._current = KnowledgeBase(build, **self.options)
+                    self._stamp = stamp
+                except Exception:
+                    if self._current is None:
+                        raise
+                    # A damaged new build: keep serving the one that works.
+            self._current.check_files()
             return self._current
