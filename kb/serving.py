@@ -15,6 +15,10 @@ log = logging.getLogger("kb.access")
 class PrivateRequestHandler(WSGIRequestHandler):
     """Logs method, path and status only: the query string may hold a health worry."""
 
+    def address_string(self) -> str:
+        """The peer's own address: never X-Forwarded-For, which the client writes."""
+        return self.client_address[0] if self.client_address else "-"
+
     def log_request(self, code="-", size="-"):
         # A malformed request line leaves no path or command: log what is known, never it.
         path = (getattr(self, "path", None) or "-").split("?", 1)[0]

@@ -17,7 +17,7 @@ def create_app(test_config: dict | None = None, *, settings: Mapping | None = No
     from flask_cors import CORS
     from flask_smorest import Api
 
-    from kb import __version__
+    from kb import __version__, logprivacy
     from kb.api import errors, hardening, pages, schemas, state, views
     from kb.config import load_settings, validate_settings
 
@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None, *, settings: Mapping | None = No
     else:
         config = validate_settings({**settings, **(test_config or {})})
 
+    logprivacy.install()  # before anything can log a request line
     app = Flask(__name__, static_folder="../static", template_folder="../templates")
     app.config.update(
         API_TITLE="kb",
@@ -62,7 +63,15 @@ def create_app(test_config: dict | None = None, *, settings: Mapping | None = No
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         count = int(app.config["KB_PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        proxied = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+        def behind_proxies(environ, start_response):
+            # ProxyFix rewrites REMOTE_ADDR from X-Forwarded-For, which the client writes.
+            # The app (rate limits) sees that; the server's own environ, which its access
+            # log reads after the response, keeps the peer's real address.
+            return proxied(dict(environ), start_response)
+
+        app.wsgi_app = behind_proxies
     CORS(
         app,
         resources={r"/api/*": {"origins": list(app.config["KB_CORS_ORIGINS"])}},
