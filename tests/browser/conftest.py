@@ -22,6 +22,7 @@ ARTIFACTS = HERE.parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CRISIS_RESOURCES = [
     {"name": "Clinic crisis line", "phone": "555-0100", "url": "https://clinic.example/crisis"},
+    {"name": "Shout", "sms": "85258"},
 ]
 
 

@@ -17,6 +17,7 @@
       didYouMean: "Did you mean",
       showingFor: "Showing results for",
       call: "Call",
+      text: "Text",
     },
   };
   const DEBOUNCE_MS = 180;
@@ -162,11 +163,13 @@
       h("p", { text: n.message }),
       Array.isArray(n.resources) && n.resources.length ? h("ul", null, n.resources.map((r) => {
         const tel = r.phone ? String(r.phone).replace(/[^\d+*#]/g, "") : "";
+        const sms = r.sms ? String(r.sms).replace(/[^\d+]/g, "") : "";
         const url = r.url ? safeUrl(r.url) : null;
         return h("li", null,
           h("span", { class: "kb-res-name", text: r.name }),
           tel ? [": ", h("a", { href: "tel:" + tel, "aria-label": `${L.call} ${r.name}: ${r.phone}`, text: r.phone })] : null,
-          url ? [tel ? ", " : ": ", h("a", { href: url, rel: "noopener", text: new URL(url).host + new URL(url).pathname.replace(/\/$/, "") })] : null,
+          sms ? [tel ? ", " : ": ", h("a", { href: "sms:" + sms, "aria-label": `${L.text} ${r.name}: ${r.sms}`, text: `${L.text} ${r.sms}` })] : null,
+          url ? [tel || sms ? ", " : ": ", h("a", { href: url, rel: "noopener", text: new URL(url).host + new URL(url).pathname.replace(/\/$/, "") })] : null,
           r.text ? [" ", h("span", { text: r.text })] : null);
       })) : null)));
   };
