@@ -47,3 +47,16 @@ accesslog = os.environ.get("KB_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("KB_LOG_LEVEL", "info")
+
+# Counts-only metrics (KB_METRICS=true): prometheus-client's multiprocess mode, so /metrics
+# on any worker adds up all of them. Each start gets a fresh directory unless one is given.
+if os.environ.get("KB_METRICS", "").strip().lower() in ("1", "true", "yes", "on"):
+    import tempfile
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kb-metrics-")
+
+    def child_exit(server, worker):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

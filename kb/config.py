@@ -44,6 +44,10 @@ SETTINGS: dict[str, tuple[object, str]] = {
         '(e.g. `["https://clinic.example"]`). Empty: no cross-origin access.',
     ),
     "KB_LOG_QUERIES": (False, "Log raw query text. Off by default: queries are health data."),
+    "KB_METRICS": (
+        False,
+        "Serve counts-only Prometheus metrics at `/metrics` (no query text, no ids).",
+    ),
     "KB_RATE_LIMIT": (
         "20 per second;600 per minute",
         "Per-client request limit for the API (flask-limiter syntax). Empty: no limit.",
@@ -174,6 +178,7 @@ class _Settings(Schema):
     KB_LOG_QUERIES = fields.Boolean(
         error_messages={"invalid": "expected true or false, got {input!r}"}
     )
+    KB_METRICS = fields.Boolean(error_messages={"invalid": "expected true or false, got {input!r}"})
     KB_RATE_LIMIT = fields.String(validate=_rate_limits)
     KB_RATE_LIMIT_STORAGE = fields.String(validate=_rate_limit_storage)
     KB_PROXY_COUNT = _count(minimum=0)
@@ -316,3 +321,10 @@ def client_url(environ: Mapping[str, str] | None = None) -> str | None:
     """KB_URL: the kb server the `kb` lookup commands ask by default (None: the local index)."""
     environ = os.environ if environ is None else environ
     return environ.get(CLIENT_URL_VARIABLE) or None
+
+
+def metrics_multiprocess_dir(environ: Mapping[str, str] | None = None) -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR: where prometheus-client's worker processes share counts
+    (set by gunicorn.conf.py when KB_METRICS is on); None for a single process."""
+    environ = os.environ if environ is None else environ
+    return environ.get("PROMETHEUS_MULTIPROC_DIR") or None

@@ -17,7 +17,7 @@ def create_app(test_config: dict | None = None, *, settings: Mapping | None = No
     from flask_cors import CORS
     from flask_smorest import Api
 
-    from kb import __version__, logprivacy
+    from kb import __version__, logprivacy, metrics
     from kb.api import errors, hardening, pages, schemas, state, views
     from kb.config import load_settings, validate_settings
 
@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None, *, settings: Mapping | None = No
     errors.init_app(app)
     state.init_app(app)
     hardening.init_app(app)
+    metrics.init_app(app)
     if app.config["KB_PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -14,6 +14,7 @@ from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from kb.errors import InvalidQuery, NotFound
+from kb.metrics import record_crisis_notice
 
 log = logging.getLogger("kb.api")
 
@@ -97,6 +98,7 @@ def error_response(
     notices = crisis_notices_for_request()
     if notices:
         body["notices"] = notices
+        record_crisis_notice()
     response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():

@@ -16,7 +16,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from kb import models
+from kb import metrics, models
 from kb.api import schemas
 from kb.api.state import get_kb
 from kb.config import taxonomy_path
@@ -52,11 +52,15 @@ class Search(MethodView):
         kb = get_kb()
         schemas.check_topic(topic, [t.id for t in kb.taxonomy.topics])
         try:
-            return kb.search(
+            results = kb.search(
                 q, limit=limit, offset=offset, topic=topic, article=article, syntax=syntax
             )
         except ArticleNotFound as exc:
             raise ArticleNotFound(exc.key, purpose="to filter by") from None
+        metrics.record_search(results.total)
+        if results.notices:
+            metrics.record_crisis_notice()
+        return results
 
 
 @blp.route("/sections/<string:section_id>")
