@@ -40,11 +40,28 @@ INTRO_ANCHOR = "introduction"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ATX_HEADING_RE = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
 FENCE_RE = re.compile(r"^(```|~~~)")
+# C0 controls other than tab and newline, and DEL: never in an article's text.
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text, so a bad date is our clear error, not YAML's."""
+    """SafeLoader that leaves dates as text, so a bad date is our clear error, not YAML's,
+    and refuses a key given twice (YAML would silently keep the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(key, key_node.start_mark.line)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key, line: int):
+        self.key, self.line = key, line
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {
@@ -126,6 +143,16 @@ def parse_article(
     (default: the packaged one).
     """
     text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    control = _CONTROL_CHAR.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        column = control.start() - (text.rfind("\n", 0, control.start()) + 1) + 1
+        raise CorpusError(
+            path,
+            line,
+            f"control character U+{ord(control[0]):04X} at column {column}"
+            " (a NUL or other binary byte: the file is damaged or not text)",
+        )
     meta, body, body_start = _split_front_matter(text, path)
     fields = _validate_front_matter(meta, path, text)
     sections = split_sections(body, fields["slug"], fields["title"], path, body_start)
@@ -160,6 +187,10 @@ def _split_front_matter(text: str, path) -> tuple[dict, str, int]:
         raise CorpusError(path, 1, "front matter is not closed by a '---' line") from None
     try:
         meta = yaml.load("\n".join(lines[1:end]), Loader=_FrontMatterLoader) or {}
+    except _DuplicateKey as exc:
+        raise CorpusError(
+            path, exc.line + 2, f"front matter key {exc.key!r} is given twice"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1

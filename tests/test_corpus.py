@@ -153,3 +153,27 @@ def test_missing_corpus_directory(tmp_path):
 )
 def test_slugify(text, slug):
     assert slugify(text) == slug
+
+
+def test_a_nul_byte_is_refused_with_its_line_and_column(make_article):
+    from kb.corpus import CorpusError, load_article
+
+    path = make_article("nul.md", "Intro.\n\nA line with a \x00 in it.\n")
+    with pytest.raises(CorpusError) as info:
+        load_article(path)
+    assert str(info.value).startswith(f"{path}:")
+    assert "U+0000 at column 15" in str(info.value)
+    line = info.value.line
+    assert path.read_text(encoding="utf-8").split("\n")[line - 1].startswith("A line with")
+
+
+def test_a_front_matter_key_given_twice_is_refused(make_article):
+    from kb.corpus import CorpusError, load_article
+
+    path = make_article.corpus / "twice.md"
+    path.write_text(
+        "---\ntitle: One\nslug: twice\nsource: x\nsummary: s\ntitle: Two\n---\n\nBody.\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CorpusError, match=r"twice\.md:6: front matter key 'title' is given twice"):
+        load_article(path)
