@@ -201,3 +201,11 @@ def test_retry_after_only_where_retrying_is_the_answer(index_dir):
 def test_api_answers_vary_by_origin_for_shared_caches(client, path):
     response = client.get(path, headers={"Origin": "https://clinic.example"})
     assert "Origin" in response.vary
+
+
+def test_options_answers_204_with_allow_and_no_html(client):
+    response = client.options("/api/v1/search")
+    assert response.status_code == 204
+    assert "GET" in response.headers["Allow"]
+    assert "Content-Type" not in response.headers
+    assert response.data == b""

@@ -139,6 +139,14 @@ def _final_headers(response):
         response.headers.pop("Retry-After", None)
     if request.path.startswith("/api/"):
         response.vary.add("Origin")
+    if request.method == "OPTIONS" and response.status_code == 200 and not response.data:
+        # Flask's automatic OPTIONS answer is an empty "text/html" 200. Without an Origin
+        # (no CORS preflight) say "no content" with Allow; a preflight keeps its 200 and
+        # Access-Control-* headers. Neither claims to be HTML.
+        response.headers.pop("Content-Type", None)
+        if "Origin" not in request.headers:
+            response.status_code = 204
+            response.headers.pop("Content-Length", None)
     return response
 
 
