@@ -44,6 +44,12 @@ SETTINGS: dict[str, tuple[object, str]] = {
         '(e.g. `["https://clinic.example"]`). Empty: no cross-origin access.',
     ),
     "KB_LOG_QUERIES": (False, "Log raw query text. Off by default: queries are health data."),
+    "KB_PUBLIC_URL": (
+        "",
+        "Public base URL of kb (e.g. `https://kb.clinic.example`) for every absolute link "
+        "it writes (hit and article `url`s, the demo page), in-process `kb` lookups "
+        "included. Empty: the request's own host.",
+    ),
     "KB_METRICS": (
         False,
         "Serve counts-only Prometheus metrics at `/metrics` (no query text, no ids).",
@@ -94,6 +100,23 @@ class ConfigError(ValueError):
 
 
 # --- validation -------------------------------------------------------------------------------
+
+
+def _public_url(value: str) -> None:
+    if not value:
+        return
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise ValidationError(
+            f"{value!r} is not a base URL (scheme://host[:port][/path], "
+            "e.g. https://kb.clinic.example)"
+        )
 
 
 def _http_origin(value: str) -> None:
@@ -178,6 +201,7 @@ class _Settings(Schema):
     KB_LOG_QUERIES = fields.Boolean(
         error_messages={"invalid": "expected true or false, got {input!r}"}
     )
+    KB_PUBLIC_URL = fields.String(validate=_public_url)
     KB_METRICS = fields.Boolean(error_messages={"invalid": "expected true or false, got {input!r}"})
     KB_RATE_LIMIT = fields.String(validate=_rate_limits)
     KB_RATE_LIMIT_STORAGE = fields.String(validate=_rate_limit_storage)

@@ -190,3 +190,30 @@ def test_cors_allowlist(index_dir, origin):
 def test_cors_is_off_by_default(client):
     response = client.get("/api/v1/search?q=dbt", headers={"Origin": "https://clinic.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_public_url_is_used_for_every_absolute_link_not_the_host_header(index_dir):
+    from kb.api import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "KB_INDEX_DIR": str(index_dir),
+            "KB_RATE_LIMIT": "",
+            "KB_PUBLIC_URL": "https://kb.clinic.example",
+        }
+    )
+    client = app.test_client()
+    hits = client.get("/api/v1/search?q=therapy", headers={"Host": "evil.example"}).get_json()
+    urls = [h["url"] for h in hits["hits"]]
+    assert urls and all(not u.startswith("http://evil") for u in urls)
+    assert any(u.startswith("https://kb.clinic.example/articles/") for u in urls), urls
+    page = client.get("/", headers={"Host": "evil.example"}).get_data(as_text=True)
+    assert "evil.example" not in page and "https://kb.clinic.example/widget/kb-search.js" in page
+
+
+def test_public_url_must_be_a_base_url():
+    from kb.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="KB_PUBLIC_URL"):
+        load_settings({"KB_PUBLIC_URL": "kb.clinic.example"}, environ={})

@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None, *, settings: Mapping | None = No
     api = KbApi(app)
     api.register_blueprint(views.blp)
     app.register_blueprint(pages.bp)
+    app.add_template_global(schemas.external_url, "external_url")
     errors.init_app(app)
     state.init_app(app)
     hardening.init_app(app)

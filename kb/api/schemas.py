@@ -15,7 +15,7 @@ an app is created (`topic_choices`): nothing here reads the taxonomy at import.
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 from marshmallow import Schema, ValidationError, fields, missing, validate
 
 from kb.api.render import render_markdown
@@ -123,7 +123,16 @@ def article_url(slug: str, url: str | None) -> str:
 
     Absolute, because the caller is often another site (the widget) or a script.
     """
-    return url or url_for("pages.article_page", slug=slug, _external=True)
+    return url or external_url("pages.article_page", slug=slug)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL for `endpoint`: under KB_PUBLIC_URL when it is set (never the
+    client's Host header), else on the request's own host."""
+    base = current_app.config.get("KB_PUBLIC_URL", "").rstrip("/")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, **values, _external=True)
 
 
 class Same(fields.Nested):
