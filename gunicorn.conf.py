@@ -17,7 +17,8 @@ bind = os.environ.get("KB_BIND", "127.0.0.1:8000")
 # connections (nginx's upstream pool) in its event loop, which the sync worker cannot.
 # In front of the open internet, put nginx before kb: it buffers slow clients.
 workers = int(os.environ.get("KB_WORKERS", multiprocessing.cpu_count() + 1))
-worker_class = "gthread"
+# gthread, with gunicorn's own 400/414/431 pages in kb's Error JSON (kb/gunicorn_worker.py).
+worker_class = "kb.gunicorn_worker.KbThreadWorker"
 threads = int(os.environ.get("KB_THREADS", 1))
 
 # Each worker loads the app itself (no preload), so `kill -HUP` reloads code gracefully.

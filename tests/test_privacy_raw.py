@@ -128,3 +128,21 @@ def test_the_marker_is_found_when_logging_is_unfiltered(index_dir, tmp_path, mon
 
 
 assert os.path.isdir(ROOT)
+
+
+def test_gunicorn_refusals_are_json_in_the_error_shape(index_dir, tmp_path):
+    import json
+
+    with gunicorn(index_dir, tmp_path) as base:
+        answers = {
+            "line": send_raw(base, b"GET /api/v1/search?q=a " + M + b" b HTTP/1.1\r\n\r\n"),
+            "long": send_raw(base, b"GET /?q=" + M * 1000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"),
+            "header": send_raw(base, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"),
+        }
+    for name, raw in answers.items():
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert b"Content-Type: application/json" in head, (name, raw[:300])
+        error = json.loads(body)["error"]
+        assert error["status"] in (400, 414, 431) and error["code"], (name, error)
+        assert MARK not in body.decode(), (name, body)
+    assert json.loads(answers["long"].partition(b"\r\n\r\n")[2])["error"]["code"] == "uri_too_long"
