@@ -197,7 +197,7 @@ def test_crisis_notice_with_its_resources_every_time(page, kb_url):
         )
         expect(notice.locator('a[href="https://clinic.example/crisis"]')).to_be_visible()
         # A text line is an sms: link, never a tel: one.
-        expect(notice.get_by_role("link", name=re.compile("Shout: 85258"))).to_have_attribute(
+        expect(notice.get_by_role("link", name=re.compile("Shout: Text 85258"))).to_have_attribute(
             "href", "sms:85258"
         )
         expect(hits(page).first).to_be_visible()

@@ -168,7 +168,7 @@
         return h("li", null,
           h("span", { class: "kb-res-name", text: r.name }),
           tel ? [": ", h("a", { href: "tel:" + tel, "aria-label": `${L.call} ${r.name}: ${r.phone}`, text: r.phone })] : null,
-          sms ? [tel ? ", " : ": ", h("a", { href: "sms:" + sms, "aria-label": `${L.text} ${r.name}: ${r.sms}`, text: `${L.text} ${r.sms}` })] : null,
+          sms ? [tel ? ", " : ": ", h("a", { href: "sms:" + sms, "aria-label": `${r.name}: ${L.text} ${r.sms}`, text: `${L.text} ${r.sms}` })] : null,
           url ? [tel || sms ? ", " : ": ", h("a", { href: url, rel: "noopener", text: new URL(url).host + new URL(url).pathname.replace(/\/$/, "") })] : null,
           r.text ? [" ", h("span", { text: r.text })] : null);
       })) : null)));
