@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -12,20 +11,6 @@ from pathlib import Path
 import yaml
 
 from kb.corpus import SLUG_RE  # the importer writes what the corpus loader accepts
-
-SLUG_MAX_LENGTH = 80
-SUMMARY_MAX_CHARS = 200
-TITLE_WORDS_FROM_TEXT = 8
-
-# A line this long (in words) is article text, never a title or a heading. The real bar is
-# relative to the page (half its median line), this is the floor for short pages.
-LONG_LINE_MIN_WORDS = 20
-TITLE_MAX_WORDS = 30
-HEADING_MIN_WORDS, HEADING_MAX_WORDS = 6, 16  # bounds for the relative heading limit
-
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[\"“‘(\[]?[A-Z0-9])")
-_INTERNAL_STOP = re.compile(r"[.!?][\"”’)]?\s+\S")
-_WORD = re.compile(r"\S+")
 
 
 class ImporterError(Exception):
