@@ -104,9 +104,18 @@ def gunicorn(index: Path, logs: Path, **env: str):
         "KB_THREADS": "2",
         **env,
     }
+    args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    with logged_server(args, environment, log_path, port) as served:
+        yield served
+
+
+@contextmanager
+def logged_server(args: list[str], environment: dict, log_path: Path, port: int):
+    """Run a server with stdout and stderr in `log_path` until its health route answers;
+    yields (base_url, proc, log path) and stops the process on exit."""
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+            args,
             cwd=ROOT,
             env=environment,
             stdout=log,
@@ -117,14 +126,14 @@ def gunicorn(index: Path, logs: Path, **env: str):
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + READY_TIMEOUT
             while True:
-                assert proc.poll() is None, f"gunicorn exited:\n{log_path.read_text()}"
+                assert proc.poll() is None, f"server exited:\n{log_path.read_text()}"
                 try:
                     get(f"{base}/api/v1/health", timeout=5)
                     break
                 except (OSError, ValueError):
                     if time.monotonic() > deadline:
                         raise AssertionError(
-                            f"gunicorn not answering:\n{log_path.read_text()}"
+                            f"server not answering:\n{log_path.read_text()}"
                         ) from None
                     time.sleep(0.1)
             yield base, proc, log_path

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,15 +18,14 @@ from urllib.parse import quote
 import pytest
 
 from kb.index import build_index
-from tests.helpers import stop_process
 from tests.test_faults import (
-    READY_TIMEOUT,
     SHIPPED_CORPUS,
     built_name,
     free_port,
     get,
     gunicorn,
     kb_command,
+    logged_server,
     run_kb_build,
 )
 
@@ -50,28 +47,9 @@ def kb_serve(index: Path, logs: Path):
     port = free_port()
     log_path = logs / f"serve-{port}.log"
     env = {**os.environ, "KB_RATE_LIMIT": ""}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [*kb_command(), "serve", "--no-build", "--index", str(index), "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + READY_TIMEOUT
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    get(f"{base}/api/v1/health", timeout=5)
-                    break
-                except (OSError, ValueError):
-                    assert time.monotonic() < deadline, log_path.read_text()
-                    time.sleep(0.1)
-            yield base, proc, log_path
-        finally:
-            stop_process(proc)
+    args = [*kb_command(), "serve", "--no-build", "--index", str(index), "--port", str(port)]
+    with logged_server(args, env, log_path, port) as served:
+        yield served
 
 
 def gunicorn_4_threads(index: Path, logs: Path):
