@@ -11,9 +11,12 @@ without building snippets and facets for 100 hits. In the same run SQLite FTS5
 same documents for the same queries. Metrics by ir-measures: nDCG@10 (graded), Recall@100,
 MRR@10 over the test queries with at least one relevant document.
 
-The shipped corpus is scored on the judged queries in benchmarks/seed_queries.yaml with
-search() itself (limit 10, the API's path): nDCG@10 and success@3 (share of queries with a
-grade-2 section in the top 3).
+The shipped corpus is scored on the judged queries in benchmarks/seed_queries.yaml
+(clinicians' and patients' wording) and benchmarks/lay_queries.yaml (patients', partners',
+parents' and friends' wording) with search() itself (limit 10, the API's path): nDCG@10,
+success@1 and success@3 (share of queries with a grade-2 section in the top 1 / top 3),
+for the `tune` and `test` halves of the one random split and for each file. Topic
+assignment is scored against tests/data/judged_topics.yaml (precision, recall).
 
 Writes benchmarks/results/relevance.json and prints one table and the elapsed time.
 """
@@ -120,11 +123,19 @@ def run_collection(name: str, settings_by_system: dict, fresh: bool, log) -> dic
 # -- the shipped corpus ----------------------------------------------------------------------
 
 
-def load_seed_queries(path: Path | None = None) -> list[dict]:
+JUDGED_FILES = ("seed_queries.yaml", "lay_queries.yaml")
+SPLITS = ("tune", "test")
+
+
+def load_seed_queries(paths: list[Path] | None = None) -> list[dict]:
+    """Every judged query of the shipped corpus (both files), each with its `split`."""
     import yaml
 
-    path = path or BENCH / "seed_queries.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    queries = []
+    for path in paths or [BENCH / name for name in JUDGED_FILES]:
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")):
+            queries.append({**item, "file": path.name})
+    return queries
 
 
 def ndcg_at(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
@@ -135,8 +146,32 @@ def ndcg_at(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
     return dcg / idcg if idcg else 0.0
 
 
+def score_ranking(queries: list[dict], ranked_of) -> dict:
+    """nDCG@10, success@1 and success@3 (a grade-2 section in the top 1/3) of a ranking."""
+    ndcgs, win1, win3, misses = [], 0, 0, []
+    for item in queries:
+        ranked = ranked_of(str(item["query"]))
+        grades = item["relevant"]
+        ndcgs.append(ndcg_at(ranked, grades))
+        best = {s for s, g in grades.items() if g >= 2}
+        win1 += bool(best & set(ranked[:1]))
+        if best & set(ranked[:3]):
+            win3 += 1
+        else:
+            misses.append(str(item["query"]))
+    n = len(queries) or 1
+    return {
+        "queries": len(queries),
+        "nDCG@10": sum(ndcgs) / n,
+        "success@1": win1 / n,
+        "success@3": win3 / n,
+        "misses": misses,
+    }
+
+
 def run_seed(settings_by_system: dict, log) -> dict:
-    """Score kb's search() (the API's path, limit 10) on the judged shipped-corpus queries."""
+    """Score kb's search() (the API's path, limit 10) on the judged shipped-corpus queries,
+    per split (tune, test) and per file (clinicians' and lay wording)."""
     from kb.corpus import load_corpus
     from kb.index import current_build
     from kb.search import KnowledgeBase
@@ -148,36 +183,66 @@ def run_seed(settings_by_system: dict, log) -> dict:
         + kb_command("build", "--corpus", str(ROOT / "corpus"), "--index", str(index))
     )
     queries = load_seed_queries()
+    groups = {split: [q for q in queries if q["split"] == split] for split in SPLITS}
+    groups.update({name: [q for q in queries if q["file"] == name] for name in JUDGED_FILES})
     out: dict = {"queries": len(queries)}
     build = current_build(index)
     for system, settings in settings_by_system.items():
         kb = KnowledgeBase(build, ranking=settings)
-        ndcgs, wins, misses = [], 0, []
-        for item in queries:
-            ranked = [h.section.id for h in kb.search(str(item["query"]), limit=10).hits]
-            grades = item["relevant"]
-            ndcgs.append(ndcg_at(ranked, grades))
-            best = {s for s, g in grades.items() if g >= 2}
-            if best & set(ranked[:3]):
-                wins += 1
-            else:
-                misses.append(str(item["query"]))
-        out[system] = {
-            "nDCG@10": sum(ndcgs) / len(ndcgs),
-            "success@3": wins / len(queries),
-            "misses": misses,
-        }
+
+        def ranked_of(text, kb=kb):
+            return [h.section.id for h in kb.search(text, limit=10).hits]
+
+        out[system] = {name: score_ranking(items, ranked_of) for name, items in groups.items()}
         kb.close()
     # FTS5 over the same sections (title + text), for reference.
     sections = {s.id: (s.title, s.text) for a in load_corpus(ROOT / "corpus") for s in a.sections}
     fts = Fts5(sections)
-    ndcgs, wins = [], 0
-    for item in queries:
-        ranked = [d for d, _ in fts.search(str(item["query"]), limit=10)]
-        ndcgs.append(ndcg_at(ranked, item["relevant"]))
-        wins += bool({s for s, g in item["relevant"].items() if g >= 2} & set(ranked[:3]))
-    out["fts5"] = {"nDCG@10": sum(ndcgs) / len(ndcgs), "success@3": wins / len(queries)}
+
+    def fts_ranked(text):
+        return [d for d, _ in fts.search(text, limit=10)]
+
+    out["fts5"] = {name: score_ranking(items, fts_ranked) for name, items in groups.items()}
+    out["topics"] = topic_agreement()
     return out
+
+
+def topic_agreement() -> dict:
+    """Precision and recall of the topics a build assigns, against tests/data/judged_topics.yaml.
+
+    Recall counts the judged `about` topics a section got; precision counts assigned
+    topics that the judge listed as `about` or `mentions` (a topic named in passing is a
+    fair tag, one the section never touches is not).
+    """
+    import yaml
+
+    from kb.corpus import load_corpus
+    from kb.taxonomy import load_taxonomy
+    from kb.topics import tag_articles
+
+    judged = yaml.safe_load((ROOT / "tests" / "data" / "judged_topics.yaml").read_text())
+    articles = tag_articles(load_corpus(ROOT / "corpus"), load_taxonomy())
+    assigned = {s.id: set(s.topics) for a in articles for s in a.sections}
+    about_hits = about_total = fair = given = 0
+    wrong: list[str] = []
+    missed: list[str] = []
+    for section_id, judgment in judged["sections"].items():
+        about = {t["topic"] for t in judgment.get("about") or []}
+        fine = about | set(judgment.get("mentions") or [])
+        got = assigned.get(section_id, set())
+        about_hits += len(about & got)
+        about_total += len(about)
+        fair += len(got & fine)
+        given += len(got)
+        wrong += [f"{section_id}: {t}" for t in sorted(got - fine)]
+        missed += [f"{section_id}: {t}" for t in sorted(about - got)]
+    return {
+        "recall_about": about_hits / (about_total or 1),
+        "precision": fair / (given or 1),
+        "assigned": given,
+        "wrong": wrong,
+        "missed": missed,
+    }
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -189,7 +254,7 @@ def print_table(results: dict, systems: list[str]) -> None:
     head = f"{'collection':10s} {'system':12s} {'nDCG@10':>8s} {'R@100':>7s} {'MRR@10':>7s}"
     print(head + "   published nDCG@10 (datasets/README.md)")
     print("-" * (len(head) + 40))
-    for name in COLLECTIONS:
+    for name in results["collections"]:
         res = results["collections"][name]
         for i, system in enumerate([*systems, "fts5"]):
             m = res[system]
@@ -213,14 +278,34 @@ def print_table(results: dict, systems: list[str]) -> None:
     seed = results["shipped"]
     print()
     print(
-        f"shipped corpus, {seed['queries']} judged queries (benchmarks/seed_queries.yaml), "
-        "search() limit 10:"
+        f"shipped corpus, {seed['queries']} judged queries "
+        f"(benchmarks/{' + '.join(JUDGED_FILES)}), search() limit 10:"
+    )
+    groups = [*SPLITS, *JUDGED_FILES]
+    print(
+        f"  {'system':12s} {'queries':22s} {'n':>4s} {'nDCG@10':>8s} {'succ@1':>7s} {'succ@3':>7s}"
     )
     for system in [*systems, "fts5"]:
-        m = seed[system]
-        print(f"  {system:12s} nDCG@10 {m['nDCG@10']:.4f}   success@3 {m['success@3']:.1%}")
-        if m.get("misses"):
-            print(f"  {'':12s} grade-2 answer not in top 3: {m['misses']}")
+        for name in groups:
+            m = seed[system][name]
+            print(
+                f"  {system:12s} {name:22s} {m['queries']:4d} {m['nDCG@10']:8.4f} "
+                f"{m['success@1']:7.1%} {m['success@3']:7.1%}"
+            )
+    for system in systems:
+        # Only the tune half's misses are printed: the test half is not inspected.
+        misses = seed[system]["tune"]["misses"]
+        if misses:
+            print(f"  {system}: tune queries without a grade-2 answer in the top 3: {misses}")
+    topics = seed["topics"]
+    print(
+        f"\ntopics (tests/data/judged_topics.yaml): recall of 'about' topics "
+        f"{topics['recall_about']:.3f}, precision {topics['precision']:.3f} "
+        f"({topics['assigned']} assigned)"
+    )
+    for label in ("missed", "wrong"):
+        if topics[label]:
+            print(f"  {label}: {topics[label]}")
 
 
 def main() -> None:
@@ -253,8 +338,10 @@ def main() -> None:
     results["published"] = published_figures()
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     print()
-    if set(args.collections) == set(COLLECTIONS):
-        print_table(results, list(settings))
+    print_table(results, list(settings))
+    if set(args.collections) != set(COLLECTIONS):
+        print(f"\npartial run: results not written; elapsed {results['elapsed_s']:.1f} s")
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "relevance.json"
     out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
