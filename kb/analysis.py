@@ -146,6 +146,9 @@ STOP_WORDS = frozenset(WHOOSH_STOP_WORDS) | frozenset(
     them their theirs themselves its itself what which whom whose how why where there
     these those am was were been being has had having do does did doing would should
     could shall might must about into than then so just also im ive
+    get gets getting got actually really anyone someone somebody something anything
+    thing things lot lots kind sort ok okay please thanks dont cant isnt doesnt wont
+    didnt youre theyre shes hes whats thats
 """.split()
 )
 

@@ -95,6 +95,33 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A typed word kb read as a misspelling: replaced (`applied`) or only suggested."""
+
+    word: str
+    replacement: str
+    applied: bool
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """A taxonomy expression kb also searched for because the query named its synonym."""
+
+    typed: str  # the expression found in the query ("meds")
+    term: str  # the expression added ("medication")
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What kb did to a query, as data: a search response's `interpretation`."""
+
+    corrections: tuple[Correction, ...] = ()
+    expansions: tuple[Expansion, ...] = ()
+    ignored: tuple[str, ...] = ()  # words too common to search for ("how", "my")
+    dropped: tuple[str, ...] = ()  # words left out of a very long query (least informative)
+
+
+@dataclass(frozen=True)
 class SearchResults:
     query: str
     total: int
@@ -106,6 +133,7 @@ class SearchResults:
     did_you_mean: str | None = None
     corrected: bool = False
     notices: tuple[Notice, ...] = field(default_factory=tuple)
+    interpretation: Interpretation = field(default_factory=Interpretation)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,17 @@ from pathlib import Path
 import yaml
 
 DEFAULT_TAXONOMY = Path(__file__).parent / "data" / "taxonomy.yaml"
-TOPIC_KEYS = {"id", "label", "terms", "abbreviations", "synonyms", "cues", "parent"}
+TOPIC_KEYS = {
+    "id",
+    "label",
+    "terms",
+    "abbreviations",
+    "synonyms",
+    "lay_terms",
+    "reviewed_by",
+    "cues",
+    "parent",
+}
 
 
 @dataclass(frozen=True)
@@ -28,11 +38,20 @@ class Topic:
     synonyms: tuple[str, ...] = ()
     cues: tuple[str, ...] = ()
     parent: str | None = None
+    # Patients' and relatives' words for the topic ("zoom" for telehealth): they expand
+    # queries but never assign the topic to a section. `reviewed_by` says who checked them.
+    lay_terms: tuple[str, ...] = ()
+    reviewed_by: str | None = None
 
     @property
     def expressions(self) -> tuple[str, ...]:
         """Everything that names the topic outright: label, terms, abbreviations, synonyms."""
         return (self.label, *self.terms, *self.abbreviations, *self.synonyms)
+
+    @property
+    def query_expressions(self) -> tuple[str, ...]:
+        """What a query may say for the topic: its expressions and its lay terms."""
+        return (*self.expressions, *self.lay_terms)
 
 
 @dataclass(frozen=True, eq=False)  # identity hash: cached per loaded taxonomy
@@ -61,7 +80,7 @@ class Taxonomy:
 
     def expansion_groups(self) -> tuple[tuple[str, ...], ...]:
         """Groups of interchangeable expressions for query expansion (cues excluded)."""
-        return tuple(t.expressions for t in self.topics) + self.synonym_groups
+        return tuple(t.query_expressions for t in self.topics) + self.synonym_groups
 
 
 class TaxonomyError(ValueError):
@@ -95,12 +114,16 @@ def parse_taxonomy(data: dict) -> Taxonomy:
                 synonyms=_as_tuple(entry.get("synonyms"), f"{where}.synonyms"),
                 cues=_as_tuple(entry.get("cues"), f"{where}.cues"),
                 parent=entry.get("parent"),
+                lay_terms=_as_tuple(entry.get("lay_terms"), f"{where}.lay_terms"),
+                reviewed_by=entry.get("reviewed_by"),
             )
         )
     ids = [t.id for t in topics]
     if len(ids) != len(set(ids)):
         raise TaxonomyError("topic ids must be unique")
     for t in topics:
+        if t.lay_terms and not t.reviewed_by:
+            raise TaxonomyError(f"topic {t.id}: lay_terms need reviewed_by (who checked them)")
         if t.parent and t.parent not in ids:
             raise TaxonomyError(f"topic {t.id}: unknown parent {t.parent}")
     spellings = {str(k).lower(): str(v).lower() for k, v in (data.get("spellings") or {}).items()}

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
 
-from kb.analysis import analyze, analyzer_for, phrase_variants
+from kb.analysis import analyzer_for, phrase_variants
 from kb.models import Article, Section
 from kb.taxonomy import (  # noqa: F401 - re-exported for callers of kb.topics
     DEFAULT_TAXONOMY,
@@ -25,15 +25,25 @@ from kb.taxonomy import (  # noqa: F401 - re-exported for callers of kb.topics
 STRONG, WEAK, THRESHOLD, HEADING_FACTOR = 3, 1, 3, 3
 
 
-def _count_phrase(haystack: list[str], variants: tuple[tuple[str, ...], ...]) -> int:
+def _positions(text: str, analyzer) -> list[frozenset[str]]:
+    """The analyzed terms of a text by position (a hyphenated word's joined form shares its
+    first part's position), so "Transference-Focused Psychotherapy" holds the sequence
+    transference, focused, psychotherapy."""
+    by_position: dict[int, set[str]] = {}
+    for token in analyzer(text, positions=True):
+        by_position.setdefault(token.pos, set()).add(token.text)
+    return [frozenset(by_position[p]) for p in sorted(by_position)]
+
+
+def _count_phrase(haystack: list[frozenset[str]], variants: tuple[tuple[str, ...], ...]) -> int:
     """Occurrences of an expression, counting whichever of its variants matches most."""
     best = 0
     for phrase in variants:
-        n, first = len(phrase), phrase[0]
+        n = len(phrase)
         count = sum(
             1
-            for i, term in enumerate(haystack)
-            if term == first and tuple(haystack[i : i + n]) == phrase
+            for i in range(len(haystack) - n + 1)
+            if all(phrase[k] in haystack[i + k] for k in range(n))
         )
         best = max(best, count)
     return best
@@ -55,8 +65,8 @@ def _analyzed_topics(taxonomy: Taxonomy) -> tuple[tuple[str, tuple, tuple], ...]
 def topic_scores(section: Section, taxonomy: Taxonomy) -> dict[str, int]:
     """Score every topic for a section; see the assignment rule in taxonomy.yaml."""
     analyzer = analyzer_for(taxonomy)
-    title_terms = analyze(section.title, analyzer)
-    body_terms = analyze(section.text, analyzer)
+    title_terms = _positions(section.title, analyzer)
+    body_terms = _positions(section.text, analyzer)
     scores: dict[str, int] = {}
     for topic_id, strong, weak in _analyzed_topics(taxonomy):
         score = 0

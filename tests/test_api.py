@@ -31,6 +31,7 @@ def test_search_returns_the_documented_envelope(client):
         "did_you_mean",
         "corrected",
         "notices",
+        "interpretation",
     ]
     assert (body["query"], body["limit"], body["offset"]) == ("mentalization", 10, 0)
     hit = body["hits"][0]

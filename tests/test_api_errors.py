@@ -25,7 +25,7 @@ from tests.helpers import assert_error
         ("get", "/api/v1/search?q=x&topic=Bad%20Topic", 422, "invalid_parameter"),
         ("get", "/api/v1/search?q=x&article=no-such-article", 404, "article_not_found"),
         ("get", "/api/v1/search?q=x&syntax=regex", 422, "invalid_parameter"),
-        ("get", "/api/v1/search?q=" + "a" * 201, 422, "invalid_parameter"),
+        ("get", "/api/v1/search?q=" + "a" * 1001, 422, "invalid_parameter"),
         ("get", "/api/v1/suggest?q=m", 422, "invalid_parameter"),
         ("get", "/api/v1/sections/nope:nope", 404, "section_not_found"),
         ("get", "/api/v1/sections/..%2F..%2Fetc%2Fpasswd", 404, None),

@@ -57,6 +57,7 @@ def test_search_returns_the_api_json(kb_client):
         "did_you_mean",
         "corrected",
         "notices",
+        "interpretation",
     }
     assert results["query"] == MBT_QUERY and results["limit"] == 3
     assert results["hits"] and len(results["hits"]) <= 3

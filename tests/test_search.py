@@ -283,3 +283,73 @@ def test_repeated_searches_are_answered_from_the_cache_per_filter(kb):
 )
 def test_snippet_text_drops_markdown_markup_only(markdown, plain):
     assert markdown_to_plain(markdown) == plain
+
+
+# -- patients' words: honest corrections, what kb did to the query, honest highlights ------
+
+
+@pytest.mark.parametrize(
+    "query", ["harm reduction", "killer whale", "I don't want to be alive anymore"]
+)
+def test_real_english_words_are_never_rewritten(kb, query):
+    results = kb.search(query)
+    assert not results.corrected
+    assert results.did_you_mean is None
+    assert all(not c.applied for c in results.interpretation.corrections)
+
+
+def test_a_word_that_is_not_english_is_still_corrected(kb):
+    results = kb.search("medicaton")
+    assert results.corrected and results.did_you_mean == "medication"
+    (correction,) = results.interpretation.corrections
+    assert (correction.word, correction.replacement, correction.applied) == (
+        "medicaton",
+        "medication",
+        True,
+    )
+
+
+def test_the_interpretation_names_expansions_and_ignored_words(kb):
+    results = kb.search("how do my meds work")
+    expansions = {(e.typed, e.term.lower()) for e in results.interpretation.expansions}
+    assert ("meds", "medication") in expansions
+    assert {"how", "do", "my"} <= set(results.interpretation.ignored)
+    assert results.interpretation.dropped == ()
+
+
+def test_lay_terms_expand_queries_to_the_clinical_words(kb):
+    assert ids(kb.search("can I see my therapist over zoom"))[0] == TELETHERAPY_TEXT
+
+
+def test_a_long_pasted_message_keeps_its_most_informative_words(kb):
+    filler = " ".join(f"word{i}" for i in range(60))
+    text = f"{filler} mentalization"
+    results = kb.search(text)
+    dropped = results.interpretation.dropped
+    assert len(dropped) == 61 - 32
+    assert "mentalization" not in dropped
+    assert ids(results)[0] == MBT
+
+
+def test_highlights_never_mark_a_lone_word_of_a_multi_word_synonym(kb):
+    # "daughter" expands to the family topic, whose synonyms include "loved one": the
+    # snippet may mark "loved one" together, never "one" alone.
+    for hit in kb.search("my daughter self harms").hits:
+        assert "<mark>one</mark>" not in hit.snippet.replace("<mark>loved</mark> <mark>one", "")
+
+
+def test_only_typed_words_and_their_synonyms_are_highlighted(kb):
+    """Never a pseudo-relevance-feedback term ("relational", "sessions" were marked once)."""
+    parsed = kb.parse("my daughter self harms")
+    allowed = set(parsed.highlight_terms) | {t for p in parsed.highlight_phrases for t in p}
+    marked = {m for h in kb.search("my daughter self harms").hits for m in _marks(h)}
+    assert marked
+    for word in marked:
+        assert {t.text for t in kb.analyzer(word)} <= allowed, word
+    assert not {"relational", "one", "sessions"} & {m.lower() for m in marked}
+
+
+def _marks(hit: Hit) -> list[str]:
+    import re
+
+    return re.findall(r"<mark>([^<]+)</mark>", hit.snippet)

@@ -117,3 +117,61 @@ def test_strong_terms_assign_on_one_mention_in_british_spelling():
 def test_bad_taxonomy_is_refused(data):
     with pytest.raises(TaxonomyError):
         parse_taxonomy(data)
+
+
+def test_lay_terms_need_a_reviewer_and_never_assign_topics():
+    base = {"id": "telehealth", "label": "Telehealth", "terms": ["telehealth"]}
+    with pytest.raises(TaxonomyError, match="reviewed_by"):
+        parse_taxonomy({"topics": [{**base, "lay_terms": ["zoom"]}]})
+    taxonomy = parse_taxonomy({"topics": [{**base, "lay_terms": ["zoom"], "reviewed_by": "me"}]})
+    assert assign_topics(section("Calls", "We meet on zoom every week."), taxonomy) == ()
+    assert any("zoom" in group for group in taxonomy.expansion_groups())
+
+
+def test_multi_word_lay_terms_keep_their_meaning_after_stop_words():
+    """ "from home" would shrink to "home" and expand every query about home life."""
+    from kb.analysis import analyze
+
+    for topic in load_taxonomy().topics:
+        for expression in topic.lay_terms:
+            if len(expression.split()) > 1:
+                assert len(analyze(expression)) >= 2, (topic.id, expression)
+
+
+def test_topics_agree_with_the_judged_topics(shipped_articles):
+    """tests/data/judged_topics.yaml: every topic a section is about is assigned (recall 1.0),
+    and at least 90% of the assigned topics are ones the section is about or mentions."""
+    from pathlib import Path
+
+    import yaml
+
+    from kb.topics import tag_articles
+
+    judged = yaml.safe_load(
+        (Path(__file__).parent / "data" / "judged_topics.yaml").read_text(encoding="utf-8")
+    )["sections"]
+    assigned = {
+        s.id: set(s.topics)
+        for a in tag_articles(shipped_articles, load_taxonomy())
+        for s in a.sections
+    }
+    assert set(judged) == set(assigned)
+    missed, fair, given = [], 0, 0
+    for section_id, judgment in judged.items():
+        about = {t["topic"] for t in judgment.get("about") or []}
+        fine = about | set(judgment.get("mentions") or [])
+        missed += [(section_id, t) for t in about - assigned[section_id]]
+        fair += len(assigned[section_id] & fine)
+        given += len(assigned[section_id])
+    assert not missed
+    assert fair / given >= 0.9
+
+
+def test_a_hyphenated_name_assigns_its_topic(shipped_articles):
+    """ "Transference-Focused Psychotherapy" is named in one section: TFP is browsable."""
+    from kb.topics import tag_articles
+
+    tagged = tag_articles(shipped_articles, load_taxonomy())
+    assert [s.anchor for a in tagged for s in a.sections if "tfp" in s.topics] == [
+        "other-therapies-can-fit-different-patterns"
+    ]

@@ -29,7 +29,9 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SECTION_ID_PATTERN = rf"^[a-z0-9]+(?:-[a-z0-9]+)*{SECTION_ID_SEPARATOR}[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
-MAX_QUERY_LENGTH = 200
+# People paste sentences and letters; the work per query is capped by words, not by
+# characters (RankingSettings.max_words), so up to 1,000 characters are accepted.
+MAX_QUERY_LENGTH = 1000
 
 
 class QueryArgsSchema(Schema):
@@ -199,6 +201,53 @@ class HitSchema(Schema):
         return f"{article_url(hit.section.article, hit.article_url)}#{hit.section.anchor}"
 
 
+class CorrectionSchema(Schema):
+    word = fields.String(required=True, metadata={"description": "The word as typed."})
+    replacement = fields.String(required=True)
+    applied = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True: the results are for the replacement. False: only offered "
+            "as `did_you_mean` (the typed word is a real word, or the replacement is merely "
+            "more common)."
+        },
+    )
+
+
+class ExpansionSchema(Schema):
+    typed = fields.String(
+        required=True, metadata={"description": "The expression found in the query."}
+    )
+    term = fields.String(
+        required=True,
+        metadata={"description": "The taxonomy expression also searched for (a synonym)."},
+    )
+
+
+class InterpretationSchema(Schema):
+    """A kb.models.Interpretation: what kb did to the query."""
+
+    corrections = fields.List(fields.Nested(CorrectionSchema), required=True)
+    expansions = fields.List(
+        fields.Nested(ExpansionSchema),
+        required=True,
+        metadata={"description": 'Synonyms searched too ("Also searched: ...").'},
+    )
+    ignored = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": 'Words too common to search for ("how", "my").'},
+    )
+    dropped = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Words left out of a very long query: only its most informative "
+            "32 words are searched."
+        },
+    )
+
+
 class SearchResultSchema(Schema):
     """A kb.models.SearchResults."""
 
@@ -214,6 +263,7 @@ class SearchResultSchema(Schema):
         metadata={"description": "True when results are for `did_you_mean`, not `query`."},
     )
     notices = fields.List(fields.Nested(NoticeSchema), required=True)
+    interpretation = fields.Nested(InterpretationSchema, required=True)
 
 
 class SectionRefSchema(Schema):

@@ -201,11 +201,17 @@ class KnowledgeBase:
         notices = crisis_notices(text, self.crisis)
         if parsed.query is NullQuery:
             return SearchResults(
-                query=text, total=0, limit=limit, offset=offset, hits=(), notices=notices
+                query=text,
+                total=0,
+                limit=limit,
+                offset=offset,
+                hits=(),
+                notices=notices,
+                interpretation=parsed.interpretation,
             )
         scores = self.feedback.rank(self._ranker(), parsed, self.ranking, allowed)
         hits = tuple(
-            self._hit(self.documents.section(docnum), score, parsed.highlight_terms)
+            self._hit(self.documents.section(docnum), score, parsed)
             for docnum, score in top(scores, offset + limit)[offset:]
         )
         # Facets over the whole match set, from per-document tables (no stored-field reads).
@@ -221,6 +227,7 @@ class KnowledgeBase:
             did_you_mean=parsed.corrected_text or parsed.suggestion_text,
             corrected=parsed.corrected_text is not None,
             notices=notices,
+            interpretation=parsed.interpretation,
         )
 
     def rank(self, text: str, limit: int = 100, syntax: str = "plain") -> list[tuple[str, float]]:
@@ -234,21 +241,26 @@ class KnowledgeBase:
         scores = self.feedback.rank(self._ranker(), parsed, self.ranking)
         return [(self.documents.section(d).id, score) for d, score in top(scores, limit)]
 
-    def _hit(self, section: Section, score: float, terms: frozenset[str]) -> Hit:
+    def _hit(self, section: Section, score: float, parsed: ParsedQuery) -> Hit:
         article = self.articles[section.article]
         return Hit(
             section=section,
             article_title=article.title,
             article_url=article.url,
             score=round(float(score), 4),
-            snippet=self.snippet(section, terms),
+            snippet=self.snippet(section, parsed.highlight_terms, parsed.highlight_phrases),
         )
 
     def snippet(
-        self, section: Section, terms: frozenset[str], maxchars: int = SNIPPET_MAXCHARS
+        self,
+        section: Section,
+        terms: frozenset[str],
+        phrases: frozenset[tuple[str, ...]] = frozenset(),
+        maxchars: int = SNIPPET_MAXCHARS,
     ) -> str:
-        """HTML snippet of a section: its best fragment for `terms`, matches in <mark>."""
-        return self.snippets.snippet(section, terms, maxchars)
+        """HTML snippet of a section: its best fragment for `terms` (and the multi-word
+        `phrases`, marked only where whole), matches in <mark>."""
+        return self.snippets.snippet(section, terms, maxchars, phrases)
 
     # -- related sections and suggestions ----------------------------------------------
 

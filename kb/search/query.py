@@ -8,30 +8,40 @@ error. `syntax="advanced"` opts into Whoosh's query language for people who want
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from whoosh.qparser import MultifieldParser
 from whoosh.query import NullQuery, Or, Phrase, Term
 
 from kb.analysis import WORD_RE, contains_sequence, phrase_variants
 from kb.errors import InvalidQuery
+from kb.lexicon import ENGLISH_ZIPF, zipf
+from kb.models import Correction, Expansion, Interpretation
 from kb.search.settings import PHRASE_FIELDS, TEXT_FIELDS, RankingSettings
 from kb.search.spelling import SpellingCorrector
 from kb.taxonomy import Taxonomy
 
-# Per group of interchangeable expressions, each expression as its term-sequence variants.
-ExpansionGroups = list[list[tuple[tuple[str, ...], ...]]]
+# Per group of interchangeable expressions, each expression as (its text, its term-sequence
+# variants).
+ExpansionGroups = list[list[tuple[str, tuple[tuple[str, ...], ...]]]]
 FieldWeights = tuple[tuple[str, float], ...]
 
 
 @dataclass
 class ParsedQuery:
-    """What kb made of the caller's text: the Whoosh query and the terms to highlight."""
+    """What kb made of the caller's text: the Whoosh query and the terms to highlight.
+
+    `interpretation` says, as data, what was done to the text (kb.models.Interpretation):
+    corrections, expansions, words ignored and words dropped from a long query.
+    """
 
     query: object
     highlight_terms: frozenset[str]
     corrected_text: str | None = None  # set when a word was replaced by a correction
     suggestion_text: str | None = None  # set when a correction would probably do better
+    interpretation: Interpretation = field(default_factory=Interpretation)
+    # Multi-word synonyms, marked only where all their words occur together.
+    highlight_phrases: frozenset[tuple[str, ...]] = frozenset()
 
 
 @dataclass
@@ -42,14 +52,26 @@ class Word:
     terms: list[str]
 
 
-def split_words(text: str, analyzer) -> list[Word]:
-    """Query words; a hyphenated word counts as its parts, so "self-harm" = "self harm"."""
+# A real English word the articles do not contain is left alone unless the correction is
+# this much more common (Zipf units: 2.5 is about 300 times): "whale" never becomes
+# "while", "reduction" never becomes "rejection".
+FAR_RARER = 2.5
+
+
+def split_words(text: str, analyzer, ignored: list[str] | None = None) -> list[Word]:
+    """Query words; a hyphenated word counts as its parts, so "self-harm" = "self harm".
+
+    Words the analyzer drops (stop words such as "how", "my", "the") are appended to
+    `ignored` when it is given.
+    """
     words = []
     for match in WORD_RE.finditer(text):
         for piece in match.group().lower().split("-"):
             terms = [t.text for t in analyzer(piece)] if piece else []
             if terms:
                 words.append(Word(piece, terms))
+            elif piece and ignored is not None and piece not in ignored:
+                ignored.append(piece)
     return words
 
 
@@ -58,11 +80,11 @@ def analyze_expansion_groups(taxonomy: Taxonomy, analyzer) -> ExpansionGroups:
     (see kb.analysis.phrase_variants); groups left with one expression are dropped."""
     groups = []
     for group in taxonomy.expansion_groups():
-        analyzed = []
+        analyzed: list[tuple[str, tuple]] = []
         for expression in group:
             variants = phrase_variants(expression, analyzer)
-            if variants and variants not in analyzed:
-                analyzed.append(variants)
+            if variants and all(variants != v for _, v in analyzed):
+                analyzed.append((expression, variants))
         if len(analyzed) > 1:
             groups.append(analyzed)
     return groups
@@ -109,18 +131,50 @@ class QueryParser:
 
     def _is_expansion_term(self, word: Word) -> bool:
         return any(
-            (t,) in variants for t in word.terms for group in self.expansions for variants in group
+            (t,) in variants
+            for t in word.terms
+            for group in self.expansions
+            for _, variants in group
         )
+
+    def cap(self, words: list[Word], limit: int) -> tuple[list[Word], list[str]]:
+        """At most `limit` words: the most informative ones, in the order typed.
+
+        A pasted letter can hold hundreds of words; ranking all of them costs time and adds
+        little. Words are kept by rarity in the articles (fewest sections first). A word in
+        no section counts as rarest when it is an English word or names a taxonomy
+        expression ("zoom" expands to telehealth), and as least informative otherwise
+        (names, codes, garbage). The others are dropped and reported.
+        """
+        if len(words) <= limit:
+            return words, []
+
+        def rarity(item: tuple[int, Word]) -> tuple[float, int]:
+            i, word = item
+            frequency = sum(self.doc_frequency(t) for t in word.terms)
+            if frequency:
+                return frequency, i
+            if zipf(word.text) >= ENGLISH_ZIPF or self._is_expansion_term(word):
+                return 0.5, i
+            return float("inf"), i
+
+        ranked = sorted(enumerate(words), key=rarity)
+        keep = {i for i, _ in ranked[:limit]}
+        dropped = [w.text for i, w in enumerate(words) if i not in keep]
+        return [w for i, w in enumerate(words) if i in keep], dropped
 
     def correct(
         self, words: list[Word], settings: RankingSettings
-    ) -> tuple[list[Word], bool, bool]:
+    ) -> tuple[list[Word], bool, bool, list[Correction]]:
         """Replace unknown words by their closest known word; flag rare words worth suggesting.
 
-        Returns (words, replaced_any, suggestion_better).
+        A word that is a real English word (kb.lexicon) is never replaced: at most, when the
+        correction is far more common in English, it is offered as a did-you-mean.
+        Returns (words, replaced_any, suggestion_better, corrections).
         """
         replaced = better = False
         corrected: list[Word] = []
+        corrections: list[Correction] = []
         for word in words:
             if (
                 len(word.text) < settings.correction_min_length
@@ -135,17 +189,30 @@ class QueryParser:
                 long_word = len(word.text) >= settings.correction_distance_two_length
                 closest = self.corrector.closest_word(word.text, max_distance=2 if long_word else 1)
                 if closest:
-                    corrected.extend(self.words(closest[0]))
-                    replaced = True
-                    continue
+                    english = zipf(word.text)
+                    if english < ENGLISH_ZIPF:
+                        corrected.extend(self.words(closest[0]))
+                        corrections.append(Correction(word.text, closest[0], applied=True))
+                        replaced = True
+                        continue
+                    if zipf(closest[0]) - english >= FAR_RARER:
+                        corrected.extend(self.words(closest[0]))
+                        corrections.append(Correction(word.text, closest[0], applied=False))
+                        better = True
+                        continue
             elif 0 < frequency <= 1 and len(word.text) >= 5:
                 closest = self.corrector.closest_word(word.text, max_distance=1)
-                if closest and closest[1] >= 10 * frequency:
+                if (
+                    closest
+                    and closest[1] >= 10 * frequency
+                    and zipf(closest[0]) - zipf(word.text) >= FAR_RARER
+                ):
                     better = True
                     corrected.extend(self.words(closest[0]))
+                    corrections.append(Correction(word.text, closest[0], applied=False))
                     continue
             corrected.append(word)
-        return corrected, replaced, better
+        return corrected, replaced, better, corrections
 
     def parse(self, text: str, settings: RankingSettings, syntax: str = "plain") -> ParsedQuery:
         """The query for `text` under `settings`: each word (corrected if unknown), the
@@ -156,13 +223,20 @@ class QueryParser:
         """
         if syntax == "advanced":
             return self.parse_advanced(text)
-        words = self.words(text)
-        corrected, replaced, better = self.correct(words, settings)
+        ignored: list[str] = []
+        words, dropped = self.cap(split_words(text, self.analyzer, ignored), settings.max_words)
+        corrected, replaced, better, corrections = self.correct(words, settings)
         correction_text = " ".join(w.text for w in corrected) if (replaced or better) else None
         if replaced:
-            words = corrected
+            # Only applied corrections change the query; a suggestion leaves the word as typed.
+            applied = {c.word: c.replacement for c in corrections if c.applied}
+            words = [w2 for w in words for w2 in self._applied(w, applied)]
         if not words:
-            return ParsedQuery(NullQuery, frozenset())
+            return ParsedQuery(
+                NullQuery,
+                frozenset(),
+                interpretation=Interpretation(ignored=tuple(ignored), dropped=tuple(dropped)),
+            )
 
         weights = settings.field_weights()
         clauses = [self._word_query(w, weights) for w in words]
@@ -189,23 +263,44 @@ class QueryParser:
         def in_query(variants) -> bool:
             return any(contains_sequence(h, v) for h in haystacks for v in variants)
 
+        expansions: list[Expansion] = []
+        highlight_phrases: set[tuple[str, ...]] = set()
         for group in self.expansions if settings.expansion_weight > 0 else ():
-            typed = [variants for variants in group if in_query(variants)]
+            typed = [(e, variants) for e, variants in group if in_query(variants)]
             if not typed:
                 continue
             weight = settings.expansion_weight
-            if not any(self._in_index(variants[0]) for variants in typed):
+            if not any(self._in_index(variants[0]) for _, variants in typed):
                 weight = max(weight, settings.absent_word_expansion_weight)
-            for variants in group:
-                if variants not in typed:
+            for expression, variants in group:
+                if all(variants != v for _, v in typed):
                     clauses.append(_sequence_query(variants[0], weights, weight))
-                    highlight_terms.update(variants[0])
+                    for variant in variants:
+                        # A synonym is what the person meant, so it is marked; the words of a
+                        # longer one ("loved one") only together, never "one" alone.
+                        if len(variant) == 1:
+                            highlight_terms.update(variant)
+                        else:
+                            highlight_phrases.add(variant)
+                    if self._in_index(variants[0]):
+                        expansions.append(Expansion(typed[0][0], expression))
         return ParsedQuery(
             Or(clauses),
             frozenset(highlight_terms),
+            highlight_phrases=frozenset(highlight_phrases),
             corrected_text=correction_text if replaced else None,
             suggestion_text=correction_text if better and not replaced else None,
+            interpretation=Interpretation(
+                corrections=tuple(corrections),
+                expansions=tuple(expansions),
+                ignored=tuple(ignored),
+                dropped=tuple(dropped),
+            ),
         )
+
+    def _applied(self, word: Word, applied: dict[str, str]) -> list[Word]:
+        """The word, or the words of its applied correction."""
+        return self.words(applied[word.text]) if word.text in applied else [word]
 
     def parse_advanced(self, text: str) -> ParsedQuery:
         """Whoosh's query language over the text fields; InvalidQuery on bad syntax."""

@@ -32,11 +32,15 @@ class RankingSettings:
     phrase_max_terms: int = 6
     joined_boost: float = 0.5
     # Synonyms and topic terms are hints, not the query: at 0.6 "depression" pulled in every
-    # co-occurring-condition word; 0.2 still lets "meds" find the medication passage.
-    expansion_weight: float = 0.2
+    # co-occurring-condition word. 0.35 (from 0.2) once patients' words became taxonomy
+    # lay terms: +0.012 nDCG@10 on the judged `tune` half (benchmarks/relevance.py).
+    expansion_weight: float = 0.35
     # ...unless the searcher's own word is in no section ("online" where the articles say
     # "telehealth"): then the expansion is all there is to go on and counts as the word.
     absent_word_expansion_weight: float = 1.0
+    # A query of more words than this (a pasted letter; up to 1,000 characters are
+    # accepted) keeps only its most informative words (kb.search.query.QueryParser.cap).
+    max_words: int = 32
     correction_min_length: int = 5  # shorter words are too often right and merely absent
     correction_distance_two_length: int = 8  # only long words may be two edits away
     # Pseudo-relevance feedback (RM3-style, see kb.search.ranking.Feedback): the best new

@@ -102,8 +102,24 @@ def window_start(starts: list[int], ends: list[int], reset: int, last: int, surr
     return kept
 
 
+def phrase_positions(texts: list[str], phrases: frozenset[tuple[str, ...]]) -> frozenset[int]:
+    """Indexes of the tokens that are part of a whole occurrence of one of `phrases`."""
+    found: set[int] = set()
+    for phrase in phrases:
+        n, first = len(phrase), phrase[0]
+        for i, text in enumerate(texts):
+            if text == first and tuple(texts[i : i + n]) == phrase:
+                found.update(range(i, i + n))
+    return frozenset(found)
+
+
 def best_fragment(
-    text: str, tokens: tuple, terms: frozenset[str], maxchars: int, surround: int
+    text: str,
+    tokens: tuple,
+    terms: frozenset[str],
+    maxchars: int,
+    surround: int,
+    phrases: frozenset[tuple[str, ...]] = frozenset(),
 ) -> str:
     """Exactly what whoosh.highlight.highlight(..., ContextFragmenter(maxchars, surround),
     MarkFormatter(), top=1) returns, but walking only the tokens near a match.
@@ -116,7 +132,9 @@ def best_fragment(
     texts, starts, ends = tokens
     n = len(texts)
     last_end = ends[-1] if ends else 0  # Whoosh's endchar after its loop
-    matched = [i for i in range(n) if texts[i] in terms]
+    in_phrase = phrase_positions(texts, phrases) if phrases else frozenset()
+    is_match = [texts[i] in terms or i in in_phrase for i in range(n)]
+    matched = [i for i in range(n) if is_match[i]]
     if not matched:
         return ""
     fragments = []  # (match indexes, startchar, endchar)
@@ -125,7 +143,7 @@ def best_fragment(
     next_match = 0
     i = 0
     while i < n:
-        if countdown < 0 and texts[i] not in terms:
+        if countdown < 0 and not is_match[i]:
             # Skip to the next match: the tokens in between only feed the context window.
             while next_match < len(matched) and matched[next_match] < i:
                 next_match += 1
@@ -136,7 +154,7 @@ def best_fragment(
         length = end - start
         if currentlen + length > maxchars:
             countdown = 0
-        elif texts[i] in terms:
+        elif is_match[i]:
             countdown = surround
             if first is None:
                 k = window_start(starts, ends, reset, appended, surround)
@@ -181,11 +199,20 @@ class Snippets:
         self._tokens: cache.SharedCache[tuple[str, tuple]] = cache.SharedCache(cache.SNIPPETS)
 
     def snippet(
-        self, section: Section, terms: frozenset[str], maxchars: int = SNIPPET_MAXCHARS
+        self,
+        section: Section,
+        terms: frozenset[str],
+        maxchars: int = SNIPPET_MAXCHARS,
+        phrases: frozenset[tuple[str, ...]] = frozenset(),
     ) -> str:
-        """HTML: the best fragment with the terms in <mark>, else the text's head, escaped."""
+        """HTML: the best fragment with the terms (and whole phrases) in <mark>, else the
+        text's head, escaped."""
         plain, tokens = self._tokens.get_or_compute(section.id, lambda: self._tokenize(section))
-        marked = best_fragment(plain, tokens, terms, maxchars, SNIPPET_SURROUND) if terms else ""
+        marked = (
+            best_fragment(plain, tokens, terms, maxchars, SNIPPET_SURROUND, phrases)
+            if terms or phrases
+            else ""
+        )
         if marked:
             return marked.strip()
         head = plain[:maxchars]
