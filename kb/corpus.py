@@ -279,9 +279,19 @@ def split_sections(
         if match:
             chunks.append(current)
             title = (match.group(2) or "").strip()
+            anchor = None
+            explicit = EXPLICIT_ANCHOR_RE.search(title)
+            if explicit:
+                title, anchor = title[: explicit.start()].rstrip(), explicit.group(1)
             if not title:
                 raise CorpusError(path, number, "heading has no text")
-            current = {"title": title, "level": len(match.group(1)), "line": number, "lines": []}
+            current = {
+                "title": title,
+                "level": len(match.group(1)),
+                "line": number,
+                "lines": [],
+                "anchor": anchor,
+            }
         else:
             current["lines"].append(line)
     chunks.append(current)
@@ -304,7 +314,12 @@ def split_sections(
         if chunk.get("intro"):
             anchor, breadcrumb = INTRO_ANCHOR, (article_title,)
         else:
-            anchor = _unique_anchor(slugify(chunk["title"]) or "section", used)
+            if chunk.get("anchor"):
+                anchor = chunk["anchor"]
+                if anchor in used or anchor == INTRO_ANCHOR:
+                    raise CorpusError(path, chunk["line"], f"anchor {anchor!r} is used twice")
+            else:
+                anchor = _unique_anchor(slugify(chunk["title"]) or "section", used)
             while path_stack and path_stack[-1][0] >= chunk["level"]:
                 path_stack.pop()
             path_stack.append((chunk["level"], chunk["title"]))
@@ -326,6 +341,11 @@ def split_sections(
             )
         )
     return tuple(sections)
+
+
+# "## Heading {#anchor}" (the attribute syntax of Pandoc and Python-Markdown's attr_list)
+# fixes a section's anchor, so a heading can be reworded without breaking its id and links.
+EXPLICIT_ANCHOR_RE = re.compile(r"\s*\{#([a-z0-9]+(?:-[a-z0-9]+)*)\}$")
 
 
 def _unique_anchor(base: str, used: set[str]) -> str:

@@ -5,11 +5,18 @@ limits) before the app runs, with a small HTML page that quotes part of the requ
 worker (`worker_class` in gunicorn.conf.py) is gunicorn's gthread worker with that page
 replaced by kb's Error JSON, ``{"error": {"status", "code", "message", "details"}}``, whose
 message names the reason only, never the request's text.
+
+A crisis notice survives these refusals too: when the refused request line carries a `q`
+that kb.safety reads as a crisis query (raw bytes such as "q=suicide\\xff" make gunicorn
+refuse the line), the error body has the same `notices` as every other error of kb. The
+request's text is read in memory for that check only, never written anywhere.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import unquote
 
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
@@ -26,18 +33,51 @@ CODES = {
 }
 
 
-def error_response(status: int, reason: str) -> bytes:
-    """The whole HTTP response gunicorn sends for a request it refused."""
-    body = json.dumps(
-        {
-            "error": {
-                "status": status,
-                "code": CODES.get(status, "error"),
-                "message": f"{reason.lower()}: the server could not read the request",
-                "details": {},
+# The crisis settings of the app this worker serves (set when the app is loaded).
+_crisis = {"settings": None}
+_Q_RE = re.compile(r"[?&]q=([^&\s'\"]*)")
+
+
+def crisis_notices_in(mesg) -> list[dict]:
+    """Crisis notices for the `q` quoted in gunicorn's message about a refused request.
+
+    Never raises: an error response must not fail.
+    """
+    try:
+        match = _Q_RE.search(str(mesg))
+        if not match:
+            return []
+        from kb.safety import CrisisSettings, crisis_notices
+
+        text = unquote(match.group(1).replace("+", " "), errors="replace")
+        notices = crisis_notices(text, _crisis["settings"] or CrisisSettings())
+        return [
+            {
+                "kind": n.kind,
+                "title": n.title,
+                "message": n.message,
+                "resources": [dict(r) for r in n.resources],
             }
+            for n in notices
+        ]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def error_response(status: int, reason: str, mesg="") -> bytes:
+    """The whole HTTP response gunicorn sends for a request it refused."""
+    payload: dict = {
+        "error": {
+            "status": status,
+            "code": CODES.get(status, "error"),
+            "message": f"{reason.lower()}: the server could not read the request",
+            "details": {},
         }
-    ).encode()
+    }
+    notices = crisis_notices_in(mesg)
+    if notices:
+        payload["notices"] = notices
+    body = json.dumps(payload).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"
         "Connection: close\r\n"
@@ -50,8 +90,9 @@ def error_response(status: int, reason: str) -> bytes:
 
 
 def write_json_error(sock, status_int, reason, mesg) -> None:
-    """Drop-in for gunicorn.util.write_error; `mesg` (it quotes the request) is unused."""
-    util.write_nonblock(sock, error_response(int(status_int), str(reason)))
+    """Drop-in for gunicorn.util.write_error; `mesg` (it quotes the request) is only read
+    for a crisis query, never sent back or logged."""
+    util.write_nonblock(sock, error_response(int(status_int), str(reason), mesg))
 
 
 class KbThreadWorker(ThreadWorker):
@@ -60,3 +101,8 @@ class KbThreadWorker(ThreadWorker):
     def init_process(self):
         util.write_error = write_json_error
         super().init_process()
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        extensions = getattr(self.wsgi, "extensions", {})
+        _crisis["settings"] = extensions.get("kb-crisis")

@@ -126,7 +126,10 @@ def parse_taxonomy(data: dict) -> Taxonomy:
             raise TaxonomyError(f"topic {t.id}: lay_terms need reviewed_by (who checked them)")
         if t.parent and t.parent not in ids:
             raise TaxonomyError(f"topic {t.id}: unknown parent {t.parent}")
-    spellings = {str(k).lower(): str(v).lower() for k, v in (data.get("spellings") or {}).items()}
+    spellings = _spelling_list(data.get("spelling_list"), data.get("spelling_exceptions"))
+    spellings.update(
+        {str(k).lower(): str(v).lower() for k, v in (data.get("spellings") or {}).items()}
+    )
     groups = tuple(
         _as_tuple(g, f"synonym_groups[{i}]") for i, g in enumerate(data.get("synonym_groups") or [])
     )
@@ -134,6 +137,21 @@ def parse_taxonomy(data: dict) -> Taxonomy:
     return Taxonomy(
         topics=tuple(topics), spellings=spellings, stems=stems, synonym_groups=groups, data=data
     )
+
+
+SPELLING_LISTS = ("breame",)
+
+
+def _spelling_list(name, exceptions) -> dict[str, str]:
+    """The maintained list of British -> American spellings `name` names, minus `exceptions`."""
+    if name is None:
+        return {}
+    if name not in SPELLING_LISTS:
+        raise TaxonomyError(f"spelling_list must be one of {list(SPELLING_LISTS)}, not {name!r}")
+    from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS
+
+    skip = {str(e).lower() for e in _as_tuple(exceptions, "spelling_exceptions")}
+    return {k: v for k, v in BRITISH_ENGLISH_SPELLINGS.items() if k not in skip}
 
 
 @lru_cache(maxsize=4)

@@ -177,3 +177,32 @@ def test_a_front_matter_key_given_twice_is_refused(make_article):
     )
     with pytest.raises(CorpusError, match=r"twice\.md:6: front matter key 'title' is given twice"):
         load_article(path)
+
+
+def test_an_explicit_anchor_keeps_a_reworded_headings_id():
+    body = "## A better heading {#old-heading}\n\nText.\n\n## Other\n\nMore.\n"
+    first, second = split_sections(body, "a", "A")
+    assert (first.anchor, first.title, first.id) == (
+        "old-heading",
+        "A better heading",
+        "a:old-heading",
+    )
+    assert second.anchor == "other"
+
+
+def test_an_explicit_anchor_used_twice_is_refused_with_its_line():
+    body = "## One {#x}\n\nText.\n\n## Two {#x}\n\nMore.\n"
+    with pytest.raises(CorpusError, match=r"<string>:5: anchor 'x' is used twice"):
+        split_sections(body, "a", "A")
+
+
+def test_the_reworded_shipped_headings_keep_their_ids(shipped_articles):
+    """The second article's headings were reworded to name the text under them; the ids
+    (and every link to them) stayed."""
+    (article,) = [
+        a for a in shipped_articles if a.slug == "psychotherapy-for-personality-disorders"
+    ]
+    by_anchor = {s.anchor: s for s in article.sections}
+    teletherapy = by_anchor["cultural-sensitivity-and-individualized-pacing-support-lasting-change"]
+    assert teletherapy.title.startswith("Telehealth")
+    assert "Teletherapy" in teletherapy.text

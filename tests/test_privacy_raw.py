@@ -146,3 +146,17 @@ def test_gunicorn_refusals_are_json_in_the_error_shape(index_dir, tmp_path):
         assert error["status"] in (400, 414, 431) and error["code"], (name, error)
         assert MARK not in body.decode(), (name, body)
     assert json.loads(answers["long"].partition(b"\r\n\r\n")[2])["error"]["code"] == "uri_too_long"
+
+
+def test_gunicorn_refusals_keep_the_crisis_notice(index_dir, tmp_path):
+    """A crisis query whose request line gunicorn refuses (a raw non-ASCII byte) still gets
+    the notice; an ordinary refused query does not."""
+    import json
+
+    with gunicorn(index_dir, tmp_path) as base:
+        crisis = send_raw(base, b"GET /api/v1/search?q=I+want+to+kill+myself\xff HTTP/1.1\r\n\r\n")
+        plain = send_raw(base, b"GET /api/v1/search?q=therapy\xff HTTP/1.1\r\n\r\n")
+    body = json.loads(crisis.partition(b"\r\n\r\n")[2])
+    assert body["error"]["status"] == 400
+    assert body["notices"][0]["kind"] == "crisis"
+    assert "notices" not in json.loads(plain.partition(b"\r\n\r\n")[2])

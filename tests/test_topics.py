@@ -175,3 +175,17 @@ def test_a_hyphenated_name_assigns_its_topic(shipped_articles):
     assert [s.anchor for a in tagged for s in a.sections if "tfp" in s.topics] == [
         "other-therapies-can-fit-different-patterns"
     ]
+
+
+def test_british_spellings_come_from_a_maintained_list_with_reviewed_exceptions():
+    from kb.analysis import analyze
+
+    assert analyze("traumatised") == analyze("traumatized")  # a breame pair
+    assert analyze("mentalisation") == analyze("mentalization")  # the taxonomy's own
+    assert analyze("tyre") != analyze("tire")  # an exception: another word
+    assert len(load_taxonomy().spellings) > 1000
+
+
+def test_an_unknown_spelling_list_is_refused():
+    with pytest.raises(TaxonomyError, match="spelling_list"):
+        parse_taxonomy({"topics": [], "spelling_list": "my-list"})
