@@ -25,28 +25,32 @@ from kb.taxonomy import (  # noqa: F401 - re-exported for callers of kb.topics
 STRONG, WEAK, THRESHOLD, HEADING_FACTOR = 3, 1, 3, 3
 
 
-def _positions(text: str, analyzer) -> list[frozenset[str]]:
+class _Positions:
     """The analyzed terms of a text by position (a hyphenated word's joined form shares its
     first part's position), so "Transference-Focused Psychotherapy" holds the sequence
-    transference, focused, psychotherapy."""
-    by_position: dict[int, set[str]] = {}
-    for token in analyzer(text, positions=True):
-        by_position.setdefault(token.pos, set()).add(token.text)
-    return [frozenset(by_position[p]) for p in sorted(by_position)]
+    transference, focused, psychotherapy; with each term's positions for fast lookup."""
 
+    def __init__(self, text: str, analyzer):
+        by_position: dict[int, set[str]] = {}
+        self.where: dict[str, list[int]] = {}
+        for token in analyzer(text, positions=True):
+            by_position.setdefault(token.pos, set()).add(token.text)
+            self.where.setdefault(token.text, []).append(token.pos)
+        self.at = by_position
 
-def _count_phrase(haystack: list[frozenset[str]], variants: tuple[tuple[str, ...], ...]) -> int:
-    """Occurrences of an expression, counting whichever of its variants matches most."""
-    best = 0
-    for phrase in variants:
-        n = len(phrase)
-        count = sum(
-            1
-            for i in range(len(haystack) - n + 1)
-            if all(phrase[k] in haystack[i + k] for k in range(n))
-        )
-        best = max(best, count)
-    return best
+    def count(self, variants: tuple[tuple[str, ...], ...]) -> int:
+        """Occurrences of an expression, counting whichever of its variants matches most."""
+        best = 0
+        at = self.at
+        for phrase in variants:
+            starts = self.where.get(phrase[0], ())
+            count = sum(
+                1
+                for p in starts
+                if all(phrase[k] in at.get(p + k, ()) for k in range(1, len(phrase)))
+            )
+            best = max(best, count)
+        return best
 
 
 @lru_cache(maxsize=4)
@@ -65,16 +69,15 @@ def _analyzed_topics(taxonomy: Taxonomy) -> tuple[tuple[str, tuple, tuple], ...]
 def topic_scores(section: Section, taxonomy: Taxonomy) -> dict[str, int]:
     """Score every topic for a section; see the assignment rule in taxonomy.yaml."""
     analyzer = analyzer_for(taxonomy)
-    title_terms = _positions(section.title, analyzer)
-    body_terms = _positions(section.text, analyzer)
+    title_terms = _Positions(section.title, analyzer)
+    body_terms = _Positions(section.text, analyzer)
     scores: dict[str, int] = {}
     for topic_id, strong, weak in _analyzed_topics(taxonomy):
         score = 0
         for phrases, weight in ((strong, STRONG), (weak, WEAK)):
             for phrase in phrases:
                 score += weight * (
-                    HEADING_FACTOR * _count_phrase(title_terms, phrase)
-                    + _count_phrase(body_terms, phrase)
+                    HEADING_FACTOR * title_terms.count(phrase) + body_terms.count(phrase)
                 )
         if score:
             scores[topic_id] = score
