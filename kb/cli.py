@@ -167,22 +167,72 @@ def _build_digest(corpus_dir: str, taxonomy) -> str:
 
 @main.command()
 @corpus_option("Directory of Markdown articles.")
-def check(corpus_dir: str) -> None:
+@click.option(
+    "--strict", is_flag=True, help="Fail (exit 1) on warnings too: overdue reviews, headings."
+)
+@click.option(
+    "--table",
+    "as_table",
+    is_flag=True,
+    help="One row per section: words, reading grade (Flesch-Kincaid) and topics.",
+)
+def check(corpus_dir: str, strict: bool, as_table: bool) -> None:
     """Validate the corpus and summarise its articles, sections and topics.
+
+    Errors (a file kb cannot read) stop with path:line and exit 1. Warnings (a review
+    date that has passed, a heading that seems to name a neighbouring section's text) are
+    printed as path:line and exit 0, unless --strict.
 
     \b
     Example:
       kb check --corpus corpus/
+      kb check --table --strict
     """
-    articles = _load_corpus_or_fail(corpus_dir, _taxonomy())
+    from datetime import date
+
+    from kb.analysis import analyzer_for
+    from kb.corpus import reading_grade
+    from kb.lint import corpus_warnings
+
+    taxonomy = _taxonomy()
+    articles = _load_corpus_or_fail(corpus_dir, taxonomy)
     sections = 0
     for article in articles:
         click.echo(f"{article.slug}  ({len(article.sections)} sections)  {article.title}")
+        click.echo(f"  {_review_line(article)}")
+        if as_table:
+            click.echo(f"  {'SECTION':60s} {'WORDS':>6s} {'GRADE':>6s}  TOPICS")
         for section in article.sections:
             topics = ", ".join(section.topics) or "-"
-            click.echo(f"  {section.id}  [{topics}]")
+            if as_table:
+                click.echo(
+                    f"  {section.anchor[:60]:60s} {section.word_count:6d} "
+                    f"{reading_grade(section.text):6.1f}  {topics}"
+                )
+            else:
+                click.echo(f"  {section.id}  [{topics}]")
         sections += len(article.sections)
-    click.echo(f"ok: {len(articles)} articles, {sections} sections in {corpus_dir}")
+    warnings = corpus_warnings(articles, date.today(), analyzer_for(taxonomy))
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    summary = f"{len(articles)} articles, {sections} sections in {corpus_dir}"
+    if warnings and strict:
+        raise click.ClickException(f"{len(warnings)} warning(s) with --strict: {summary}")
+    suffix = f", {len(warnings)} warning(s)" if warnings else ""
+    click.echo(f"ok: {summary}{suffix}")
+
+
+def _review_line(article) -> str:
+    """'reviewed 2025-09-01 by ..., next review due 2028-09-01' or 'not reviewed'."""
+    if article.reviewed is None:
+        text = "not reviewed"
+    else:
+        text = f"reviewed {article.reviewed.isoformat()}"
+        if article.reviewed_by:
+            text += f" by {article.reviewed_by}"
+    if article.next_review is not None:
+        text += f", next review due {article.next_review.isoformat()}"
+    return text
 
 
 def build_from_corpus(corpus_dir: str, index_dir: str, show_progress: bool) -> str:

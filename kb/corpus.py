@@ -10,6 +10,12 @@ Format of a corpus file (see README, "Adding an article"):
     published: 2025-08-08   (optional ISO date)
     url: https://...        (optional: where a clinic publishes the article)
     topics: [id, ...]       (optional: replaces automatic topic assignment)
+    reviewed: 2025-09-01    (optional ISO date: when a clinician last reviewed it)
+    next_review: 2028-09-01 (optional ISO date, not before `reviewed`)
+    reviewed_by: ...        (optional text)
+    authors: [...]          (optional list of names, or one name)
+    audience: [patients]    (optional: patients, clinicians, families; a list or one)
+    tags: [...]             (optional list of free-text tags, or one)
     ---
     body in Markdown, split by ATX headings (#, ##, ...)
 
@@ -30,11 +36,21 @@ from pathlib import Path
 
 import yaml
 
-from kb.models import Article, Section, make_section_id
+from kb.models import AUDIENCES, Article, Section, make_section_id
 from kb.taxonomy import Taxonomy, load_taxonomy
 
 REQUIRED_KEYS = ("title", "slug", "source", "summary")
-OPTIONAL_KEYS = ("published", "url", "topics")
+OPTIONAL_KEYS = (
+    "published",
+    "url",
+    "topics",
+    "reviewed",
+    "next_review",
+    "reviewed_by",
+    "authors",
+    "audience",
+    "tags",
+)
 INTRO_ANCHOR = "introduction"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -174,6 +190,12 @@ def parse_article(
         topics=tuple(override) if override is not None else None,
         sections=sections,
         path=str(path),
+        reviewed=fields.get("reviewed"),
+        next_review=fields.get("next_review"),
+        reviewed_by=fields.get("reviewed_by"),
+        authors=fields.get("authors", ()),
+        audience=fields.get("audience", ()),
+        tags=fields.get("tags", ()),
     )
 
 
@@ -240,12 +262,44 @@ def _validate_front_matter(meta: dict, path, text: str) -> dict:
         if not isinstance(url, str) or not re.match(r"^https?://\S+$", url):
             raise CorpusError(path, _line_of_key(text, "url"), "url must be an http(s) URL")
         fields["url"] = url
+    for key in ("reviewed", "next_review"):
+        if meta.get(key) is not None:
+            fields[key] = _parse_date(meta[key], path, _line_of_key(text, key))
+    if fields.get("reviewed") and fields.get("next_review"):
+        if fields["next_review"] < fields["reviewed"]:
+            raise CorpusError(
+                path, _line_of_key(text, "next_review"), "next_review is before reviewed"
+            )
+    if meta.get("reviewed_by") is not None:
+        if not isinstance(meta["reviewed_by"], str) or not meta["reviewed_by"].strip():
+            raise CorpusError(
+                path, _line_of_key(text, "reviewed_by"), "reviewed_by must be non-empty text"
+            )
+        fields["reviewed_by"] = meta["reviewed_by"].strip()
+    for key in ("authors", "audience", "tags"):
+        if meta.get(key) is not None:
+            fields[key] = _text_list(meta[key], key, path, _line_of_key(text, key))
+    unknown = [a for a in fields.get("audience", ()) if a not in AUDIENCES]
+    if unknown:
+        raise CorpusError(
+            path,
+            _line_of_key(text, "audience"),
+            f"unknown audience {unknown[0]!r} (allowed: {', '.join(AUDIENCES)})",
+        )
     if "topics" in meta and meta["topics"] is not None:
         topics = meta["topics"]
         if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
             raise CorpusError(path, _line_of_key(text, "topics"), "topics must be a list of ids")
         fields["topics"] = topics
     return fields
+
+
+def _text_list(value, key: str, path, line: int) -> tuple[str, ...]:
+    """One text or a list of texts, each non-empty."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+        raise CorpusError(path, line, f"{key} must be a text or a list of texts")
+    return tuple(v.strip() for v in items)
 
 
 def _parse_date(value, path, line: int) -> date:
@@ -346,6 +400,21 @@ def split_sections(
 # "## Heading {#anchor}" (the attribute syntax of Pandoc and Python-Markdown's attr_list)
 # fixes a section's anchor, so a heading can be reworded without breaking its id and links.
 EXPLICIT_ANCHOR_RE = re.compile(r"\s*\{#([a-z0-9]+(?:-[a-z0-9]+)*)\}$")
+
+
+def reading_grade(text: str) -> float:
+    """The Flesch-Kincaid grade of a section's Markdown text (textstat; 0.0 for no text).
+
+    A US school grade: about 8 or below suits most patients. Computed when asked (the API's
+    section detail, `kb check --table`), not at build time: it costs about a millisecond
+    per section, which a build of 100,000 sections should not pay.
+    """
+    import textstat
+
+    plain = re.sub(r"[#*_`>\[\]()]", " ", text)
+    if not WORD_RE.search(plain):
+        return 0.0
+    return max(0.0, round(float(textstat.flesch_kincaid_grade(plain)), 1))
 
 
 def _unique_anchor(base: str, used: set[str]) -> str:

@@ -221,13 +221,18 @@ def articles_from_snapshot(data: list[dict]) -> list[Article]:
             Section(**{**s, "breadcrumb": tuple(s["breadcrumb"]), "topics": tuple(s["topics"])})
             for s in item["sections"]
         )
-        published = item.get("published")
+        dates = {
+            key: date.fromisoformat(item[key]) if item.get(key) else None
+            for key in ("published", "reviewed", "next_review")
+        }
+        lists = {key: tuple(item.get(key) or ()) for key in ("authors", "audience", "tags")}
         articles.append(
             Article(
                 **{
                     **item,
+                    **dates,
+                    **lists,
                     "sections": sections,
-                    "published": date.fromisoformat(published) if published else None,
                     "topics": tuple(item["topics"]) if item.get("topics") is not None else None,
                 }
             )

@@ -26,6 +26,9 @@ def split_section_id(section_id: str) -> tuple[str, str]:
     return slug, anchor
 
 
+AUDIENCES = ("patients", "clinicians", "families")
+
+
 @dataclass(frozen=True)
 class Section:
     """One heading of an article and the text under it, the unit kb indexes and returns."""
@@ -54,6 +57,17 @@ class Article:
     url: str | None = None
     topics: tuple[str, ...] | None = None  # front-matter override, see kb.topics
     path: str = ""
+    # Review metadata a clinic's governance needs (all optional in front matter).
+    reviewed: date | None = None
+    next_review: date | None = None
+    reviewed_by: str | None = None
+    authors: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()  # of AUDIENCES
+    tags: tuple[str, ...] = ()
+
+    def review_overdue(self, today: date) -> bool:
+        """Whether the article's next review date has passed."""
+        return self.next_review is not None and self.next_review < today
 
     def section(self, anchor: str) -> Section | None:
         return next((s for s in self.sections if s.anchor == anchor), None)

@@ -218,3 +218,18 @@ def test_public_url_must_be_a_base_url():
 
     with pytest.raises(ConfigError, match="KB_PUBLIC_URL"):
         load_settings({"KB_PUBLIC_URL": "kb.clinic.example"}, environ={})
+
+
+def test_articles_and_sections_carry_review_metadata_and_reading_grade(client):
+    article = client.get("/api/v1/articles/bpd-treatment-in-real-sessions").get_json()
+    for key in ("reviewed", "next_review", "reviewed_by", "authors", "audience", "tags"):
+        assert key in article
+    assert article["reviewed"] is None and article["authors"] == []
+    section = client.get(f"/api/v1/sections/{MBT}").get_json()
+    assert section["reviewed"] is None and section["next_review"] is None
+    assert 5 < section["reading_grade"] < 20
+
+
+def test_the_article_page_says_when_it_was_reviewed(client):
+    page = client.get("/articles/bpd-treatment-in-real-sessions").get_data(as_text=True)
+    assert "Not reviewed yet." in page

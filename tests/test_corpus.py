@@ -6,7 +6,15 @@ from datetime import date
 
 import pytest
 
-from kb.corpus import CorpusError, load_article, load_corpus, parse_article, slugify, split_sections
+from kb.corpus import (
+    CorpusError,
+    load_article,
+    load_corpus,
+    parse_article,
+    reading_grade,
+    slugify,
+    split_sections,
+)
 
 GOOD_FRONT = "---\ntitle: T\nslug: t\nsource: s.txt\nsummary: S.\n---\n"
 
@@ -206,3 +214,35 @@ def test_the_reworded_shipped_headings_keep_their_ids(shipped_articles):
     teletherapy = by_anchor["cultural-sensitivity-and-individualized-pacing-support-lasting-change"]
     assert teletherapy.title.startswith("Telehealth")
     assert "Teletherapy" in teletherapy.text
+
+
+def test_review_metadata_is_read_and_validated():
+    article = parse_article(
+        "---\ntitle: T\nslug: t\nsource: s\nsummary: S\nreviewed: 2025-09-01\n"
+        "next_review: 2028-09-01\nreviewed_by: Dr A\nauthors: [Dr A, Dr B]\n"
+        "audience: patients\ntags: [sleep, anxiety]\n---\nText.\n"
+    )
+    assert (article.reviewed, article.next_review) == (date(2025, 9, 1), date(2028, 9, 1))
+    assert article.reviewed_by == "Dr A"
+    assert (article.authors, article.audience, article.tags) == (
+        ("Dr A", "Dr B"),
+        ("patients",),
+        ("sleep", "anxiety"),
+    )
+    assert reading_grade(article.sections[0].text) >= 0
+    assert reading_grade("") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        ("reviewed: 2025-13-01\n", r"<string>:6: invalid date"),
+        ("reviewed: 2025-09-01\nnext_review: 2024-01-01\n", r"<string>:7: next_review is before"),
+        ("audience: everyone\n", r"<string>:6: unknown audience 'everyone'"),
+        ("authors: [1, 2]\n", r"<string>:6: authors must be a text or a list"),
+        ("reviewer: Dr A\n", r"<string>:6: unknown front-matter key 'reviewer'"),
+    ],
+)
+def test_bad_review_metadata_stops_with_path_and_line(front, message):
+    with pytest.raises(CorpusError, match=message):
+        parse_article(f"---\ntitle: T\nslug: t\nsource: s\nsummary: S\n{front}---\nText.\n")

@@ -19,8 +19,9 @@ from flask import current_app, url_for
 from marshmallow import Schema, ValidationError, fields, missing, validate
 
 from kb.api.render import render_markdown
+from kb.corpus import reading_grade
 from kb.errors import InvalidQuery
-from kb.models import SECTION_ID_SEPARATOR
+from kb.models import AUDIENCES, SECTION_ID_SEPARATOR
 from kb.taxonomy import Taxonomy
 
 MAX_LIMIT = 50
@@ -289,6 +290,27 @@ class SectionSchema(Schema):
     position = fields.Integer(required=True, attribute="section.position")
     topics = fields.List(fields.String(), required=True, attribute="section.topics")
     word_count = fields.Integer(required=True, attribute="section.word_count")
+    reading_grade = fields.Method(
+        "get_reading_grade",
+        required=True,
+        metadata={
+            "type": "number",
+            "description": "Flesch-Kincaid grade of the text (US school grade; about 8 or "
+            "below suits most patients).",
+        },
+    )
+    reviewed = fields.Date(
+        allow_none=True,
+        required=True,
+        attribute="article.reviewed",
+        metadata={"description": "When the article was last reviewed."},
+    )
+    next_review = fields.Date(
+        allow_none=True,
+        required=True,
+        attribute="article.next_review",
+        metadata={"description": "When the article's next review is due."},
+    )
     text = fields.String(
         required=True, attribute="section.text", metadata={"description": "Markdown."}
     )
@@ -304,6 +326,9 @@ class SectionSchema(Schema):
 
     def get_html(self, detail) -> str:
         return render_markdown(detail.section.text)
+
+    def get_reading_grade(self, detail) -> float:
+        return reading_grade(detail.section.text)
 
     def get_url(self, detail) -> str:
         return f"{article_url(detail.article.slug, detail.article.url)}#{detail.section.anchor}"
@@ -327,6 +352,20 @@ class ArticleSummarySchema(Schema):
     url = fields.Method("get_url", required=True, metadata={"type": "string"})
     section_count = fields.Integer(required=True)
     topics = fields.List(fields.String(), required=True, attribute="section_topics")
+    reviewed = fields.Date(
+        allow_none=True, required=True, metadata={"description": "When last reviewed."}
+    )
+    next_review = fields.Date(
+        allow_none=True, required=True, metadata={"description": "When the next review is due."}
+    )
+    reviewed_by = fields.String(allow_none=True, required=True)
+    authors = fields.List(fields.String(), required=True)
+    audience = fields.List(
+        fields.String(validate=validate.OneOf(AUDIENCES)),
+        required=True,
+        metadata={"description": "Who the article is written for."},
+    )
+    tags = fields.List(fields.String(), required=True)
 
     def get_url(self, article) -> str:
         return article_url(article.slug, article.url)
