@@ -50,7 +50,6 @@ ORIGINAL = RankingSettings(
     feedback_terms=10,
     feedback_weight=0.5,
     max_words=10**6,
-    topic_boost=0.0,
 )
 
 # (lever, [(label, changes, selectable)]): each candidate is a dict of settings.

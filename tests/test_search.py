@@ -355,7 +355,5 @@ def _marks(hit: Hit) -> list[str]:
     return re.findall(r"<mark>([^<]+)</mark>", hit.snippet)
 
 
-def test_a_lay_term_names_its_topic_and_the_tagged_section_comes_up(kb):
-    parsed = kb.parse("are happy pills any use")
-    assert "medication" in parsed.topics
+def test_a_lay_term_finds_the_clinical_passage(kb):
     assert ids(kb.search("are happy pills any use"))[0] == MBT  # the medication paragraph

@@ -21,17 +21,9 @@ from kb.search.settings import PHRASE_FIELDS, TEXT_FIELDS, RankingSettings
 from kb.search.spelling import SpellingCorrector
 from kb.taxonomy import Taxonomy
 
-
-class TopicGroup(list):
-    """One group of interchangeable expressions, each as (its text, its term-sequence
-    variants); `topic` is the taxonomy topic the group names (None for a synonym group)."""
-
-    def __init__(self, topic: str | None, expressions):
-        super().__init__(expressions)
-        self.topic = topic
-
-
-ExpansionGroups = list[TopicGroup]
+# Per group of interchangeable expressions, each expression as (its text, its term-sequence
+# variants).
+ExpansionGroups = list[list[tuple[str, tuple[tuple[str, ...], ...]]]]
 FieldWeights = tuple[tuple[str, float], ...]
 
 
@@ -50,8 +42,6 @@ class ParsedQuery:
     interpretation: Interpretation = field(default_factory=Interpretation)
     # Multi-word synonyms, marked only where all their words occur together.
     highlight_phrases: frozenset[tuple[str, ...]] = frozenset()
-    # The taxonomy topics the query names (by any expression or lay term).
-    topics: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -89,17 +79,14 @@ def analyze_expansion_groups(taxonomy: Taxonomy, analyzer) -> ExpansionGroups:
     """Per expansion group of the taxonomy, each expression as its term-sequence variants
     (see kb.analysis.phrase_variants); groups left with one expression are dropped."""
     groups = []
-    topic_ids = [t.id for t in taxonomy.topics]
-    for number, group in enumerate(taxonomy.expansion_groups()):
+    for group in taxonomy.expansion_groups():
         analyzed: list[tuple[str, tuple]] = []
         for expression in group:
             variants = phrase_variants(expression, analyzer)
             if variants and all(variants != v for _, v in analyzed):
                 analyzed.append((expression, variants))
         if len(analyzed) > 1:
-            groups.append(
-                TopicGroup(topic_ids[number] if number < len(topic_ids) else None, analyzed)
-            )
+            groups.append(analyzed)
     return groups
 
 
@@ -278,16 +265,14 @@ class QueryParser:
 
         expansions: list[Expansion] = []
         highlight_phrases: set[tuple[str, ...]] = set()
-        topics: set[str] = set()
         for group in self.expansions if settings.expansion_weight > 0 else ():
             typed = [(e, variants) for e, variants in group if in_query(variants)]
             if not typed:
                 continue
-            if group.topic:
-                topics.add(group.topic)
             weight = settings.expansion_weight
             if not any(self._in_index(variants[0]) for _, variants in typed):
                 weight = max(weight, settings.absent_word_expansion_weight)
+
             for expression, variants in group:
                 if all(variants != v for _, v in typed):
                     clauses.append(_sequence_query(variants[0], weights, weight))
@@ -304,7 +289,6 @@ class QueryParser:
             Or(clauses),
             frozenset(highlight_terms),
             highlight_phrases=frozenset(highlight_phrases),
-            topics=frozenset(topics),
             corrected_text=correction_text if replaced else None,
             suggestion_text=correction_text if better and not replaced else None,
             interpretation=Interpretation(

@@ -210,14 +210,6 @@ class Feedback:
         """docnum -> score of every document matching the query (and passing `allowed`):
         the first pass re-ranked by feedback, the one ranking search() and rank() share."""
         scores = ranker.scores(parsed.query)
-        if parsed.topics and settings.topic_boost > 0 and scores:
-            # A section tagged with a topic the query names gets a share of the best score:
-            # "tablets for mood swings" names medication; the section tagged so comes up.
-            bonus = settings.topic_boost * max(scores.values())
-            for docnum in scores:
-                shared = len(parsed.topics.intersection(self.section_of(docnum).topics))
-                if shared:
-                    scores[docnum] += bonus * shared / len(parsed.topics)
         if allowed is not None:
             scores = {d: v for d, v in scores.items() if d in allowed}
         if settings.feedback_docs > 0 and scores:

@@ -41,9 +41,6 @@ class RankingSettings:
     # A query of more words than this (a pasted letter; up to 1,000 characters are
     # accepted) keeps only its most informative words (kb.search.query.QueryParser.cap).
     max_words: int = 32
-    # A section tagged with a topic the query names (kb.search.ranking.Feedback.rank) gains
-    # this share of the best first-pass score (divided among the topics named).
-    topic_boost: float = 0.5
     correction_min_length: int = 5  # shorter words are too often right and merely absent
     correction_distance_two_length: int = 8  # only long words may be two edits away
     # Pseudo-relevance feedback (RM3-style, see kb.search.ranking.Feedback): the best new
