@@ -37,6 +37,8 @@ from kb.search.snippets import (
 NFCORPUS = Path(__file__).parent / "data" / "nfcorpus"
 
 SHIPPED_QUERIES = [
+    "can I see my therapist over zoom instead of going in",
+    "happy pills for bpd, do they actually work",
     "therapy",
     "mentalization",
     "skills",

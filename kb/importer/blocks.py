@@ -40,6 +40,8 @@ class ImportedArticle:
     published: date | None
     body_markdown: str
     url: str | None = None
+    reviewed: date | None = None  # "Page last reviewed" on NHS-style pages
+    next_review: date | None = None  # "Next review due"
 
     def __post_init__(self) -> None:
         for name, label in (("body_markdown", "text"), ("title", "title"), ("source", "source")):
@@ -63,6 +65,10 @@ class ImportedArticle:
             meta["published"] = self.published
         if self.url:
             meta["url"] = self.url
+        if self.reviewed:
+            meta["reviewed"] = self.reviewed
+        if self.next_review:
+            meta["next_review"] = self.next_review
         # safe_dump quotes whatever YAML would misread (colons, dates, leading symbols).
         front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1_000_000)
         return f"---\n{front}---\n\n{self.body_markdown.strip()}\n"

@@ -1,178 +1,195 @@
-"""Reading HTML pages: structure from the tags, site chrome dropped, then the junk-line rules."""
+"""Reading HTML pages: the main content found by trafilatura, then kb's junk-line rules.
+
+A page exported from WordPress, Squarespace, Drupal or an NHS-style CMS carries a cookie
+banner, menus, a newsletter box, a sidebar, related posts, readers' comments and a footer
+around the article. Finding the article in all that is a job for a maintained extractor:
+trafilatura (compared with readability-lxml and kb's own tag rules on the pages under
+tests/data/importer/sites/; see README) returns the main content as XML with its
+structure: headings, paragraphs, lists (nested, numbered), tables and figure captions.
+This module turns that XML into kb's blocks (lists and tables as Markdown), takes the
+title, description, published date and URL from the page's metadata, and "Page last
+reviewed" / "Next review due" lines (NHS-style pages) as review dates. The same junk-line
+rules as for text pages (kb.importer.rules) then drop what the extractor kept.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
 from datetime import date
-from html.parser import HTMLParser
+from xml.etree import ElementTree
+
+import trafilatura
+from trafilatura.settings import use_config
 
 from kb.importer.assemble import build_article
-from kb.importer.blocks import Block, Blocks, ImportedArticle
+from kb.importer.blocks import Block, Blocks, ImportedArticle, ImporterError
 from kb.importer.rules import clean, parse_date
 
-_DROP_TAGS = frozenset(
-    "nav header footer aside form script style noscript template svg button iframe select".split()
-)
-_DROP_ROLES = frozenset("navigation search banner contentinfo complementary".split())
-_VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
-_BLOCK_TAGS = frozenset(
-    "p li div section article main blockquote ul ol dl dt dd table tr td th pre figure"
-    " figcaption body h1 h2 h3 h4 h5 h6 hr".split()
-)
-_HEADING_TAGS = {f"h{n}": n for n in range(1, 7)}
+_HEADING_LEVEL = {f"h{n}": n for n in range(1, 7)}
+# trafilatura's defaults skip pages under 250 characters; a short page is still an article.
+_CONFIG = use_config()
+_CONFIG.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
+_CONFIG.set("DEFAULT", "MIN_OUTPUT_SIZE", "1")
+_CONFIG.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
+_REVIEWED_RE = re.compile(r"^\s*page last reviewed:?\s*(?P<date>.+?)\s*$", re.I)
+_NEXT_REVIEW_RE = re.compile(r"^\s*next review due:?\s*(?P<date>.+?)\s*$", re.I)
 
 
-class _Node:
-    """An element of a parsed page; children are nodes or text strings."""
-
-    def __init__(self, tag: str, attrs: dict[str, str], parent: _Node | None = None):
-        self.tag, self.attrs, self.parent = tag, attrs, parent
-        self.children: list[_Node | str] = []
-
-    def iter(self) -> Iterator[_Node]:
-        yield self
-        for child in self.children:
-            if isinstance(child, _Node):
-                yield from child.iter()
-
-    def find(self, test: Callable[[_Node], bool]) -> _Node | None:
-        return next((n for n in self.iter() if test(n)), None)
-
-    def text(self) -> str:
-        parts = (c if isinstance(c, str) else c.text() for c in self.children)
-        return " ".join(" ".join(parts).split())
+def _text(element) -> str:
+    """An element's text with inline children joined and whitespace collapsed."""
+    parts = []
+    for piece in element.itertext():
+        parts.append(piece)
+    text = " ".join("".join(parts).split())
+    # Inline elements leave a space before punctuation in some pages ("anxiety .").
+    return re.sub(r"\s+([.,;:!?)])", r"\1", text)
 
 
-class _TreeBuilder(HTMLParser):
-    """A forgiving DOM: unclosed <p> and <li> close themselves, stray end tags are ignored."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = _Node("#root", {})
-        self.current = self.root
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS and self._open("p", stop={"div", "section", "article", "td"}):
-            self._close("p")
-        if tag == "li" and self._open("li", stop={"ul", "ol"}):
-            self._close("li")
-        node = _Node(tag, {k: v or "" for k, v in attrs}, self.current)
-        self.current.children.append(node)
-        if tag not in _VOID_TAGS:
-            self.current = node
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = _Node(tag, {k: v or "" for k, v in attrs}, self.current)
-        self.current.children.append(node)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._open(tag):
-            self._close(tag)
-
-    def handle_data(self, data: str) -> None:
-        self.current.children.append(data)
-
-    def _open(self, tag: str, stop: set[str] = frozenset()) -> bool:
-        node = self.current
-        while node is not None and node.tag not in stop:
-            if node.tag == tag:
-                return True
-            node = node.parent
-        return False
-
-    def _close(self, tag: str) -> None:
-        while self.current.tag != tag and self.current.parent is not None:
-            self.current = self.current.parent
-        self.current = self.current.parent or self.root
+def _inline(element) -> str:
+    """Text of an element whose <lb/> line breaks become spaces."""
+    for lb in element.iter("lb"):
+        lb.tail = " " + (lb.tail or "")
+    return _text(element)
 
 
-def _main_node(root: _Node) -> _Node:
-    """Where the article is: role=main, <main>, <article>, then <body> (as RTD's parser)."""
-    for test in (
-        lambda n: n.attrs.get("role") == "main",
-        lambda n: n.tag == "main",
-        lambda n: n.tag == "article",
-        lambda n: n.tag == "body",
-    ):
-        node = root.find(test)
-        if node is not None:
-            return node
-    return root
-
-
-def _is_chrome(node: _Node, keep: _Node | None) -> bool:
-    if node.tag not in _DROP_TAGS and node.attrs.get("role") not in _DROP_ROLES:
-        return False
-    # An article's own <header> holds its <h1>; dropping it would lose the title.
-    return not (node.tag == "header" and keep is not None and keep in node.iter())
-
-
-def _html_blocks(node: _Node, title_node: _Node | None) -> Blocks:
-    blocks: Blocks = []
-    buffer: list[str] = []
-
-    def flush() -> None:
-        text = " ".join(" ".join(buffer).split())
-        buffer.clear()
+def _list_markdown(element, depth: int = 0) -> list[str]:
+    """A <list rend="ol|ul"> as Markdown lines, nested lists indented under their item."""
+    ordered = (element.get("rend") or "").startswith("ol")
+    lines = []
+    number = 0
+    for item in element.findall("item"):
+        number += 1
+        nested = item.findall("list")
+        for sub in nested:
+            item.remove(sub)
+        marker = f"{number}." if ordered else "-"
+        text = _inline(item)
         if text:
-            blocks.append(Block("paragraph", text))
+            lines.append(f"{'   ' * depth}{marker} {text}")
+        for sub in nested:
+            lines.extend(_list_markdown(sub, depth + 1))
+    return lines
 
-    def walk(current: _Node) -> None:
-        for child in current.children:
-            if isinstance(child, str):
-                buffer.append(child)
-            elif child is title_node or _is_chrome(child, title_node):
-                continue
-            elif child.tag in _HEADING_TAGS:
-                flush()
-                blocks.append(Block("heading", child.text(), max(2, _HEADING_TAGS[child.tag])))
-            elif child.tag in _BLOCK_TAGS:
-                flush()
-                walk(child)
-                flush()
+
+def _cell(cell) -> str:
+    return _inline(cell).replace("|", "\\|")
+
+
+def _table_markdown(element) -> str:
+    """A <table> as a Markdown (GFM) table; the first row is the header."""
+    rows = [[_cell(c) for c in row.findall("cell")] for row in element.iter("row")]
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    return "\n".join(lines)
+
+
+def _blocks(main) -> Blocks:
+    blocks: Blocks = []
+    for element in main:
+        tag = element.tag
+        if tag == "head":
+            level = _HEADING_LEVEL.get(element.get("rend") or "", 2)
+            # h1 is kept at level 1 here: import_html takes it as the title.
+            blocks.append(
+                Block("heading", _inline(element), level if level == 1 else max(2, level))
+            )
+        elif tag == "list":
+            lines = _list_markdown(element)
+            if lines:
+                blocks.append(Block("markdown", "\n".join(lines)))
+        elif tag == "table":
+            table = _table_markdown(element)
+            if table:
+                blocks.append(Block("markdown", table))
+        elif tag == "quote":
+            text = _inline(element)
+            if text:
+                blocks.append(Block("markdown", "> " + text))
+        elif tag == "graphic":
+            continue  # an image: its caption, when the page has one, is a <p> of its own
+        else:
+            text = _inline(element)
+            if text:
+                blocks.append(Block("paragraph", text))
+    return blocks
+
+
+def _without_site_name(title: str, site: str) -> str:
+    """ "Why Anxiety Keeps You Awake - Harbour Lane Psychology" -> "Why Anxiety Keeps You Awake"."""
+    if site:
+        for separator in (" - ", " | ", " – ", " — ", " · "):
+            if title.endswith(separator + site):
+                return title[: -len(separator + site)].strip()
+    return title
+
+
+def _review_dates(blocks: Blocks) -> tuple[Blocks, date | None, date | None]:
+    """Take "Page last reviewed: ..." and "Next review due: ..." lines out as dates."""
+    reviewed = next_review = None
+    kept: Blocks = []
+    for block in blocks:
+        if block.kind == "paragraph":
+            for pattern in (_REVIEWED_RE, _NEXT_REVIEW_RE):
+                match = pattern.match(block.text)
+                when = parse_date(match.group("date")) if match else None
+                if when is not None:
+                    if pattern is _REVIEWED_RE:
+                        reviewed = when
+                    else:
+                        next_review = when
+                    break
             else:
-                walk(child)
-
-    walk(node)
-    flush()
-    return [b for b in blocks if b.text]
-
-
-def _meta(root: _Node, *names: str) -> str:
-    for node in root.iter():
-        if node.tag == "meta" and (node.attrs.get("name") or node.attrs.get("property")) in names:
-            return node.attrs.get("content", "").strip()
-    return ""
-
-
-def _html_published(root: _Node, main: _Node) -> date | None:
-    stamp = _meta(root, "article:published_time", "date")
-    if not stamp:
-        time = main.find(lambda n: n.tag == "time" and "datetime" in n.attrs)
-        stamp = time.attrs["datetime"] if time else ""
-    return parse_date(stamp[:10]) if stamp else None
+                kept.append(block)
+            continue
+        kept.append(block)
+    return kept, reviewed, next_review
 
 
 def import_html(html: str, source: str, slug: str | None = None) -> ImportedArticle:
-    """Import an HTML page: the main content without chrome, h1 as title, h2-h6 as headings."""
-    builder = _TreeBuilder()
-    builder.feed(html)
-    builder.close()
-    root = builder.root
-    main = _main_node(root)
-    h1 = main.find(lambda n: n.tag == "h1") or root.find(lambda n: n.tag == "h1")
-    title = h1.text() if h1 else ""
-    if not title:
-        head_title = root.find(lambda n: n.tag == "title")
-        title = head_title.text() if head_title else ""
-    blocks = clean(_html_blocks(main, h1), "html")
-    description = _meta(root, "description", "og:description")
-    return build_article(
+    """Import an HTML page: its main content without chrome, h1 as title, h2-h6 headings."""
+    extracted = trafilatura.extract(
+        html,
+        output_format="xml",
+        include_tables=True,
+        include_images=True,
+        include_formatting=False,
+        include_comments=False,
+        include_links=False,
+        with_metadata=True,
+        favor_recall=True,
+        deduplicate=False,
+        config=_CONFIG,
+    )
+    if not extracted:
+        raise ImporterError(f"{source}: no article text found in the page")
+    doc = ElementTree.fromstring(extracted)
+    main = doc.find("main")
+    if main is None:
+        raise ImporterError(f"{source}: no article text found in the page")
+    blocks = _blocks(main)
+    h1 = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), "")
+    title = h1 or _without_site_name(doc.get("title") or "", doc.get("sitename") or "")
+    # The page's own h1 is the title, not a section.
+    blocks = [b for b in blocks if not (b.kind == "heading" and b.level == 1)]
+    blocks, reviewed, next_review = _review_dates(blocks)
+    blocks = clean(blocks, "html")
+    published = parse_date(doc.get("date") or "") if doc.get("date") else None
+    article = build_article(
         blocks,
         source,
         title=title or None,
-        summary=description or None,
-        published=_html_published(root, main),
+        summary=doc.get("description") or None,
+        published=published,
         slug=slug,
-        url=_meta(root, "og:url") or None,
+        url=doc.get("url") or None,
     )
+    if reviewed or next_review:
+        from dataclasses import replace
+
+        article = replace(article, reviewed=reviewed, next_review=next_review)
+    return article
