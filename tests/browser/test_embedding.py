@@ -41,7 +41,7 @@ def test_embedded_on_an_allowed_origin(page, kb_url, second_origin):
     )
     box.fill("telehealth")
     expect(hits(page).filter(has_text=TELEHEALTH_TITLE)).to_have_count(1)
-    expect(status(page)).to_have_text("2 sections found")
+    expect(status(page)).to_have_text("1 section found")  # heading and text now together
     # Default links: the hit's url resolved against the API base, i.e. kb's article pages.
     for href in hits(page).evaluate_all("els => els.map(e => e.href)"):
         assert href.startswith(kb_url + "/articles/"), href
