@@ -31,8 +31,12 @@ _CONFIG = use_config()
 _CONFIG.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
 _CONFIG.set("DEFAULT", "MIN_OUTPUT_SIZE", "1")
 _CONFIG.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
-_REVIEWED_RE = re.compile(r"^\s*page last reviewed:?\s*(?P<date>.+?)\s*$", re.I)
-_NEXT_REVIEW_RE = re.compile(r"^\s*next review due:?\s*(?P<date>.+?)\s*$", re.I)
+_DATE = r"(?P<date>\d{4}-\d{2}-\d{2}|\d{1,2} [A-Za-z]+ \d{4}|[A-Za-z]+ \d{1,2},? \d{4})"
+_REVIEWED_RE = re.compile(r"page last reviewed:?\s*" + _DATE, re.I)
+_NEXT_REVIEW_RE = re.compile(r"next review due:?\s*" + _DATE, re.I)
+_TAG_RE = re.compile(r"<[^>]+>")
+# trafilatura leaves figure captions out; on a clinic's page they are article text.
+_FIGCAPTION_RE = re.compile(r"<(/?)figcaption\b", re.I)
 
 
 def _text(element) -> str:
@@ -128,32 +132,33 @@ def _without_site_name(title: str, site: str) -> str:
     return title
 
 
-def _review_dates(blocks: Blocks) -> tuple[Blocks, date | None, date | None]:
-    """Take "Page last reviewed: ..." and "Next review due: ..." lines out as dates."""
-    reviewed = next_review = None
-    kept: Blocks = []
-    for block in blocks:
-        if block.kind == "paragraph":
-            for pattern in (_REVIEWED_RE, _NEXT_REVIEW_RE):
-                match = pattern.match(block.text)
-                when = parse_date(match.group("date")) if match else None
-                if when is not None:
-                    if pattern is _REVIEWED_RE:
-                        reviewed = when
-                    else:
-                        next_review = when
-                    break
-            else:
-                kept.append(block)
-            continue
-        kept.append(block)
-    return kept, reviewed, next_review
+def _review_dates(html: str) -> tuple[date | None, date | None]:
+    """ "Page last reviewed: 14 March 2024" and "Next review due: ..." anywhere on the page
+    (NHS-style pages put them below the article, where the extractor does not look)."""
+    text = " ".join(_TAG_RE.sub(" ", html).split())
+    found = []
+    for pattern in (_REVIEWED_RE, _NEXT_REVIEW_RE):
+        match = pattern.search(text)
+        found.append(parse_date(match.group("date")) if match else None)
+    return found[0], found[1]
+
+
+def _without_review_lines(blocks: Blocks) -> Blocks:
+    """The review lines, when the extractor kept them, are metadata, not article text."""
+    return [
+        b
+        for b in blocks
+        if not (
+            b.kind == "paragraph"
+            and (_REVIEWED_RE.search(b.text) or _NEXT_REVIEW_RE.search(b.text))
+        )
+    ]
 
 
 def import_html(html: str, source: str, slug: str | None = None) -> ImportedArticle:
     """Import an HTML page: its main content without chrome, h1 as title, h2-h6 headings."""
     extracted = trafilatura.extract(
-        html,
+        _FIGCAPTION_RE.sub(r"<\1p", html),
         output_format="xml",
         include_tables=True,
         include_images=True,
@@ -164,6 +169,9 @@ def import_html(html: str, source: str, slug: str | None = None) -> ImportedArti
         favor_recall=True,
         deduplicate=False,
         config=_CONFIG,
+        # Only a date the page states (metadata, <time>), never htmldate's guesses from
+        # copyright lines or file names.
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if not extracted:
         raise ImporterError(f"{source}: no article text found in the page")
@@ -176,9 +184,11 @@ def import_html(html: str, source: str, slug: str | None = None) -> ImportedArti
     title = h1 or _without_site_name(doc.get("title") or "", doc.get("sitename") or "")
     # The page's own h1 is the title, not a section.
     blocks = [b for b in blocks if not (b.kind == "heading" and b.level == 1)]
-    blocks, reviewed, next_review = _review_dates(blocks)
-    blocks = clean(blocks, "html")
+    reviewed, next_review = _review_dates(html)
+    blocks = clean(_without_review_lines(blocks), "html")
     published = parse_date(doc.get("date") or "") if doc.get("date") else None
+    if published is not None and published == reviewed:
+        published = None  # the only date on the page is its review date
     article = build_article(
         blocks,
         source,
