@@ -90,7 +90,7 @@ _file_command(
 )
 _file_command(
     "html",
-    "HTML page (nav, header, footer, aside, form, script and style are dropped)",
+    "HTML page (its main content, found by trafilatura: menus, banners, comments dropped)",
     "kb import html page.html --corpus corpus",
 )
 _file_command(
@@ -102,30 +102,48 @@ _file_command(
 
 @import_group.command("jsonl")
 @_import_options
-def import_jsonl_command(path: str, corpus_dir: str, replace: bool) -> None:
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the good records; report how many were skipped and why.",
+)
+def import_jsonl_command(path: str, corpus_dir: str, replace: bool, skip_invalid: bool) -> None:
     """Import a BEIR corpus.jsonl: one article per line, {"_id", "title", "text"}.
 
     Slugs come from _id ("MED-10" -> med-10). The whole file is checked before anything
-    is written, so a duplicate or existing slug leaves the corpus untouched.
+    is written, so a bad record, a duplicate or an existing slug leaves the corpus
+    untouched (path:line names the first). With --skip-invalid, records with invalid JSON,
+    no _id or no text are skipped and counted instead.
 
     \b
     Example:
       kb import jsonl datasets/scifact/corpus.jsonl --corpus /tmp/scifact
+      kb import jsonl datasets/cranfield/corpus.jsonl --corpus /tmp/c --skip-invalid
     """
     import sys
 
     from kb import importer
 
+    skipped: list | None = [] if skip_invalid else None
+
     def run() -> int:
         if not sys.stdout.isatty():
-            return importer.import_jsonl(path, corpus_dir, replace=replace)
+            return importer.import_jsonl(path, corpus_dir, replace=replace, skipped=skipped)
         with open(path, "rb") as lines:
             total = sum(1 for line in lines if line.strip())
         with click.progressbar(length=total, label="Importing") as bar:
-            return importer.import_jsonl(path, corpus_dir, replace=replace, progress=bar.update)
+            return importer.import_jsonl(
+                path, corpus_dir, replace=replace, progress=bar.update, skipped=skipped
+            )
 
     count = _call_importer(run)
     click.echo(f"Imported {count} articles into {corpus_dir}")
+    if skipped:
+        click.echo(f"Skipped {len(skipped)} invalid record(s):")
+        for error in skipped[:5]:
+            click.echo(f"  {error}")
+        if len(skipped) > 5:
+            click.echo(f"  ... and {len(skipped) - 5} more")
 
 
 # --- check / build (kb.corpus, kb.index) ------------------------------------

@@ -493,3 +493,26 @@ def test_cli_help_has_an_example(runner, command):
     result = runner.invoke(main, ["import", *command.split(), "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output and "kb import" in result.output
+
+
+def test_jsonl_skip_invalid_imports_the_good_records_and_says_why(runner, tmp_path):
+    source = tmp_path / "mixed.jsonl"
+    source.write_text(
+        '{"_id": "a1", "title": "A", "text": "Alpha text here."}\n'
+        '{"_id": "a2", "title": "B", "text": ""}\n'
+        "not json\n"
+        '{"_id": "a3", "title": "C", "text": "Gamma text."}\n',
+        encoding="utf-8",
+    )
+    corpus = tmp_path / "corpus"
+    strict = runner.invoke(main, ["import", "jsonl", str(source), "--corpus", str(corpus)])
+    assert strict.exit_code == 1 and "mixed.jsonl:2: record 'a2' has no text" in strict.output
+    assert not corpus.exists()  # nothing written
+    result = runner.invoke(
+        main, ["import", "jsonl", str(source), "--corpus", str(corpus), "--skip-invalid"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 articles" in result.output
+    assert "Skipped 2 invalid record(s):" in result.output
+    assert "mixed.jsonl:3: invalid JSON" in result.output
+    assert sorted(p.name for p in corpus.glob("*.md")) == ["a1.md", "a3.md"]

@@ -140,15 +140,29 @@ def _jsonl_article(record: object, name: str, line: int) -> ImportedArticle:
     )
 
 
-def iter_jsonl(path: str | Path) -> Iterator[ImportedArticle]:
-    """Yield one article per line of a BEIR ``corpus.jsonl``, reading one line at a time."""
+def iter_jsonl(
+    path: str | Path, skipped: list[ImporterError] | None = None
+) -> Iterator[ImportedArticle]:
+    """Yield one article per line of a BEIR ``corpus.jsonl``, reading one line at a time.
+
+    A bad record (invalid JSON, no ``_id``, no text) raises ImporterError with
+    ``name:line``; when a ``skipped`` list is given, the error is appended to it instead and
+    the record skipped.
+    """
     path = Path(path)
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ImporterError(f"{path.name}:{number}: invalid JSON ({exc.msg})") from None
-            yield _jsonl_article(record, path.name, number)
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ImporterError(f"{path.name}:{number}: invalid JSON ({exc.msg})") from None
+                article = _jsonl_article(record, path.name, number)
+            except ImporterError as exc:
+                if skipped is None:
+                    raise
+                skipped.append(exc)
+                continue
+            yield article

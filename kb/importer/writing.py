@@ -40,14 +40,17 @@ def write_article(article: ImportedArticle, corpus_dir: str | Path, replace: boo
     return path
 
 
-def _check_jsonl(path: Path, corpus_dir: str | Path, replace: bool) -> int:
-    """First pass: every slug unique in the file and (unless replace) new to the corpus.
+def _check_jsonl(
+    path: Path, corpus_dir: str | Path, replace: bool, skipped: list | None = None
+) -> int:
+    """First pass: every record valid (unless skipped), every slug unique in the file and
+    (unless replace) new to the corpus.
 
     Checking before writing means a bad file leaves the corpus untouched, and it streams
     like the write pass, holding only the slugs.
     """
     seen: dict[str, str] = {}
-    for article in iter_jsonl(path):
+    for article in iter_jsonl(path, skipped):
         if article.slug in seen:
             raise DuplicateSlug(
                 f"{article.source} and {seen[article.slug]} both give slug {article.slug!r}"
@@ -63,16 +66,19 @@ def import_jsonl(
     corpus_dir: str | Path,
     replace: bool = False,
     progress: Callable[[int], None] | None = None,
+    skipped: list | None = None,
 ) -> int:
     """Import every record of a BEIR JSONL file; return how many articles were written.
 
     The file is streamed twice (check, then write), never held in memory. ``progress`` is
     called with 1 after each article, the signature of click's ``ProgressBar.update``.
+    Without ``skipped``, the first bad record stops the import before anything is written;
+    with it, bad records are skipped and their errors (``name:line: why``) appended.
     """
     path = Path(path)
-    _check_jsonl(path, corpus_dir, replace)
+    _check_jsonl(path, corpus_dir, replace, skipped)
     count = 0
-    for article in iter_jsonl(path):
+    for article in iter_jsonl(path, [] if skipped is not None else None):
         write_article(article, corpus_dir, replace=True)
         count += 1
         if progress:
