@@ -17,7 +17,7 @@ Format of a corpus file (see README, "Adding an article"):
     audience: [patients]    (optional: patients, clinicians, families; a list or one)
     tags: [...]             (optional list of free-text tags, or one)
     ---
-    body in Markdown, split by ATX headings (#, ##, ...)
+    body in Markdown, split by ATX or setext headings (kb.markdown, CommonMark)
 
 Text before the first heading is kept as its own section, anchor ``introduction``,
 titled with the article title: search must reach every word, and a hit in the opening
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import date
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import yaml
 
+from kb.markdown import headings, slugify, split_front_matter
 from kb.models import AUDIENCES, Article, Section, make_section_id
 from kb.taxonomy import Taxonomy, load_taxonomy
 
@@ -54,8 +54,6 @@ OPTIONAL_KEYS = (
 INTRO_ANCHOR = "introduction"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-ATX_HEADING_RE = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
-FENCE_RE = re.compile(r"^(```|~~~)")
 # C0 controls other than tab and newline, and DEL: never in an article's text.
 _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
@@ -94,16 +92,6 @@ class CorpusError(Exception):
         self.line = line
         self.message = message
         super().__init__(f"{self.path}:{line}: {message}")
-
-
-def slugify(text: str, max_length: int = 80) -> str:
-    """URL-safe, lower-case anchor or slug: accents folded, runs of other characters -> '-'."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
-    if len(slug) > max_length:
-        cut = slug[:max_length]
-        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut
-    return slug
 
 
 def count_words(text: str) -> int:
@@ -200,15 +188,15 @@ def parse_article(
 
 
 def _split_front_matter(text: str, path) -> tuple[dict, str, int]:
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    try:
+        parts = split_front_matter(text)
+    except ValueError as exc:
+        raise CorpusError(path, 1, str(exc)) from None
+    if parts is None:
         raise CorpusError(path, 1, "missing front matter: the file must start with a '---' line")
+    yaml_text, body, body_start = parts
     try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    except StopIteration:
-        raise CorpusError(path, 1, "front matter is not closed by a '---' line") from None
-    try:
-        meta = yaml.load("\n".join(lines[1:end]), Loader=_FrontMatterLoader) or {}
+        meta = yaml.load(yaml_text, Loader=_FrontMatterLoader) or {}
     except _DuplicateKey as exc:
         raise CorpusError(
             path, exc.line + 2, f"front matter key {exc.key!r} is given twice"
@@ -220,7 +208,7 @@ def _split_front_matter(text: str, path) -> tuple[dict, str, int]:
         raise CorpusError(path, line, f"invalid front matter: {problem}") from None
     if not isinstance(meta, dict):
         raise CorpusError(path, 2, "front matter must be a mapping of keys to values")
-    return meta, "\n".join(lines[end + 1 :]), end + 2
+    return meta, body, body_start
 
 
 def _line_of_key(text: str, key: str) -> int:
@@ -311,43 +299,28 @@ def _parse_date(value, path, line: int) -> date:
         raise CorpusError(path, line, f"invalid date {value!r}: use YYYY-MM-DD") from None
 
 
-def _iter_body_lines(body: str, first_line: int) -> Iterator[tuple[int, str, bool]]:
-    """Yield (line number, line, is_code) so headings inside code fences are not split on."""
-    in_fence = False
-    for offset, line in enumerate(body.split("\n")):
-        if FENCE_RE.match(line.lstrip()):
-            in_fence = not in_fence
-            yield first_line + offset, line, True
-            continue
-        yield first_line + offset, line, in_fence
-
-
 def split_sections(
     body: str, slug: str, article_title: str, path="<string>", first_line: int = 1
 ) -> tuple[Section, ...]:
-    """Split Markdown by ATX heading into Sections with unique, stable anchors."""
+    """Split Markdown by heading (ATX or setext, kb.markdown) into Sections with unique,
+    stable anchors."""
+    lines = body.split("\n")
     chunks: list[dict] = []
     current = {"title": article_title, "level": 1, "line": first_line, "lines": [], "intro": True}
-    for number, line, is_code in _iter_body_lines(body, first_line):
-        match = None if is_code else ATX_HEADING_RE.match(line)
-        if match:
-            chunks.append(current)
-            title = (match.group(2) or "").strip()
-            anchor = None
-            explicit = EXPLICIT_ANCHOR_RE.search(title)
-            if explicit:
-                title, anchor = title[: explicit.start()].rstrip(), explicit.group(1)
-            if not title:
-                raise CorpusError(path, number, "heading has no text")
-            current = {
-                "title": title,
-                "level": len(match.group(1)),
-                "line": number,
-                "lines": [],
-                "anchor": anchor,
-            }
-        else:
-            current["lines"].append(line)
+    position = 0
+    for heading in headings(body):
+        current["lines"] = lines[position : heading.start]
+        chunks.append(current)
+        number = first_line + heading.start
+        title, anchor = heading.title, None
+        explicit = EXPLICIT_ANCHOR_RE.search(title)
+        if explicit:
+            title, anchor = title[: explicit.start()].rstrip(), explicit.group(1)
+        if not title:
+            raise CorpusError(path, number, "heading has no text")
+        current = {"title": title, "level": heading.level, "line": number, "anchor": anchor}
+        position = heading.end
+    current["lines"] = lines[position:]
     chunks.append(current)
 
     intro, headed = chunks[0], chunks[1:]

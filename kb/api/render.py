@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 
-import markdown
 import nh3
+
+from kb.markdown import to_html
 
 # What Python-Markdown (with sane_lists) produces, and nothing else: no tables, no div or
 # span, no class, id or style, no event handlers.
@@ -57,12 +59,11 @@ _INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2060\ufeff]"
 
 
 def _spells_dangerous_scheme(url: str) -> bool:
-    """Whether `url`, entity-decoded until it settles and with every invisible character
-    removed, starts with javascript:, vbscript: or data:."""
+    """Whether `url`, entity- and percent-decoded until it settles and with every invisible
+    character removed, starts with javascript:, vbscript: or data:."""
     previous = None
-    while url != previous:  # "&amp;#x09;" -> "&#x09;" -> "\t"
-        previous, url = url, html.unescape(url)
-    # Markdown's <...> destination reaches here still wrapped, as the '<' was escaped first.
+    while url != previous:  # "&amp;#x09;" -> "&#x09;" -> "\t"; "jav%09ascript:" -> tab
+        previous, url = url, unquote(html.unescape(url))
     url = _INVISIBLE.sub("", url).lower().lstrip("<")
     return url.startswith(_DANGEROUS_SCHEMES)
 
@@ -73,9 +74,9 @@ def _relative_url(url: str) -> str | None:
     ammonia parses URLs as browsers do, so `javascript:`, ` JavaScript:` and `java<TAB>script:`
     are absolute and refused by URL_SCHEMES before this is called. What reaches here is
     relative to a browser, and harmless, but a few values would spell a dangerous scheme to
-    anything that decoded or tidied them once more: `jav&#x09;ascript:alert(1)` (Markdown's
-    escaping keeps the author's entity as text), `jav    ascript:` (Markdown expands a tab to
-    spaces) and `<javascript:alert(1)>` (a <...> destination). Those are dropped too.
+    anything that decoded or tidied them once more: `jav%09ascript:alert(1)` (the Markdown
+    parser percent-encodes the author's `&#x09;`), `jav    ascript:` and `<javascript:...>`.
+    Those are dropped too.
     """
     return None if _spells_dangerous_scheme(url) else url
 
@@ -99,12 +100,9 @@ def sanitize_html(fragment: str) -> str:
 def render_markdown(text: str) -> str:
     """Render Markdown to sanitized HTML.
 
-    '<' and '&' are escaped first so raw HTML in corpus text is shown as text, never dropped
-    or run ('>' is left alone: on its own it cannot open a tag, and Markdown needs it for
-    quotes). Markdown itself still makes links and images from any URL, so the result goes
-    through nh3: only the tags and attributes above, only http, https, mailto and relative
-    URLs, and rel="noopener noreferrer" on links.
+    kb.markdown renders with raw HTML off, so HTML in corpus text is shown as text, never
+    dropped or run. Markdown itself still makes links and images from any URL, so the
+    result goes through nh3: only the tags and attributes above, only http, https, mailto
+    and relative URLs, and rel="noopener noreferrer" on links.
     """
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;")
-    rendered = markdown.markdown(escaped, extensions=["sane_lists"], output_format="html")
-    return sanitize_html(rendered)
+    return sanitize_html(to_html(text))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from pathlib import Path
 
 from kb.importer.blocks import Blocks, ImportedArticle
 from kb.importer.rules import _dateline_date
+from kb.markdown import slugify
 
 SLUG_MAX_LENGTH = 80
 SUMMARY_MAX_CHARS = 200
@@ -59,17 +59,12 @@ _STOP_WORDS = frozenset("a an and or the of for to in on with at by".split())
 
 
 def make_slug(text: str, max_length: int = SLUG_MAX_LENGTH) -> str:
-    """URL-safe lower-case slug, cut at a word boundary (and not on "and"/"of"...)."""
-    folded = unicodedata.normalize("NFKD", re.sub(r"['’]", "", text))
-    words = re.findall(r"[a-z0-9]+", folded.encode("ascii", "ignore").decode().lower())
-    kept: list[str] = []
-    for word in words:
-        if len("-".join([*kept, word])) > max_length:
-            break
-        kept.append(word)
-    if not kept:
-        return words[0][:max_length] if words else ""
-    while len(kept) < len(words) and len(kept) > 1 and kept[-1] in _STOP_WORDS:
+    """An article slug from a title (kb.markdown.slugify, apostrophes dropped: "don't" ->
+    "dont"), cut at a word boundary and not on a dangling "and"/"of"..."""
+    full = slugify(re.sub(r"['’]", "", text), max_length=10_000)
+    slug = slugify(re.sub(r"['’]", "", text), max_length=max_length)
+    kept = slug.split("-") if slug else []
+    while len(kept) > 1 and slug != full and kept[-1] in _STOP_WORDS:
         kept.pop()
     return "-".join(kept)
 

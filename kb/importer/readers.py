@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
@@ -23,7 +22,8 @@ from kb.importer.assemble import (
     truncate,
 )
 from kb.importer.blocks import Block, Blocks, ImportedArticle, ImporterError
-from kb.importer.rules import clean, parse_date
+from kb.importer.rules import clean
+from kb.markdown import headings, parse_date, parser, split_front_matter, to_plain
 
 
 def import_text(raw: str, source: str, slug: str | None = None) -> ImportedArticle:
@@ -32,54 +32,53 @@ def import_text(raw: str, source: str, slug: str | None = None) -> ImportedArtic
     return build_article(clean([Block("line", line) for line in lines]), source, slug=slug)
 
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S | re.M)
-_ATX = re.compile(r"^(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-
-
 def _split_front_matter(text: str, source: str) -> tuple[dict, str]:
-    match = _FRONT_MATTER.match(text)
-    if not match:
+    try:
+        parts = split_front_matter(text)
+    except ValueError as exc:
+        raise ImporterError(f"{source}: {exc}") from None
+    if parts is None:
         return {}, text
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = yaml.safe_load(parts[0]) or {}
     except yaml.YAMLError as exc:
         raise ImporterError(f"{source}: invalid front matter: {exc}") from None
     if not isinstance(meta, dict):
         raise ImporterError(f"{source}: front matter must be a mapping of keys to values")
-    return meta, text[match.end() :]
+    return meta, parts[1]
 
 
 def _markdown_blocks(body: str) -> Blocks:
-    """Headings and blank-line separated chunks; code fences stay whole."""
+    """Headings (ATX or setext) and the other top-level blocks, each as its source lines;
+    code fences of either kind stay whole (kb.markdown)."""
+    lines = body.split("\n")
     blocks: Blocks = []
-    chunk: list[str] = []
-    in_fence = False
+    position = 0
 
-    def flush() -> None:
-        if "".join(chunk).strip():
-            blocks.append(Block("markdown", "\n".join(chunk).strip("\n")))
-        chunk.clear()
+    def chunk(start: int, end: int) -> None:
+        text = "\n".join(lines[start:end]).strip("\n")
+        if text.strip():
+            blocks.append(Block("markdown", text))
 
-    for line in body.split("\n"):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        heading = None if in_fence else _ATX.match(line)
-        if heading:
-            flush()
-            blocks.append(Block("heading", heading.group(2).strip(), len(heading.group(1))))
-        elif not line.strip() and not in_fence:
-            flush()
-        else:
-            chunk.append(line)
-    flush()
+    for heading in headings(body):
+        _split_blank(lines, position, heading.start, chunk)
+        blocks.append(Block("heading", heading.title, heading.level))
+        position = heading.end
+    _split_blank(lines, position, len(lines), chunk)
     return blocks
+
+
+def _split_blank(lines: list[str], start: int, end: int, chunk) -> None:
+    """The lines start..end as blank-line separated chunks, a fenced block kept whole."""
+    text = "\n".join(lines[start:end])
+    for token in parser().parse(text):
+        if token.level == 0 and token.map and not token.type.endswith("_close"):
+            chunk(start + token.map[0], start + token.map[1])
 
 
 def _plain(markdown: str) -> str:
     """Markdown inline syntax removed, for a summary: links keep their text."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
-    return " ".join(re.sub(r"[*_`]+", "", text).split())
+    return to_plain(markdown)
 
 
 def _markdown_date(value: object) -> date | None:

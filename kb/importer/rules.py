@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 
 from kb.importer.blocks import WEB_FORMATS, Block, Blocks, Rule
+from kb.markdown import parse_date
 
 # A line this long (in words) is article text, never a title or a heading. The real bar is
 # relative to the page (half its median line), this is the floor for short pages.
@@ -108,18 +109,6 @@ _DATELINE = re.compile(
     r"^(?:published|posted|updated|last updated|first published)(?:\s+on)?\s*:?\s+(.+)$",
     re.IGNORECASE,
 )
-_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%d")
-
-
-def parse_date(text: str) -> date | None:
-    """Read a date written the usual web ways ("August 08, 2025", "8 Aug 2025", ISO)."""
-    text = re.split(r"\s+(?:at|\||·|-|–)\s+|(?<=\d)T", text.strip(), maxsplit=1)[0].strip(" .")
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
 
 
 def _dateline_date(text: str) -> date | None:

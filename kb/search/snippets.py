@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import bisect
 import html
-import re
 
 from whoosh import highlight
 from whoosh.analysis import Token
 
 from kb.analysis import WORD_RE
+from kb.markdown import to_plain
 from kb.models import Section
 from kb.search import cache
 
@@ -35,15 +35,8 @@ class MarkFormatter(highlight.HtmlFormatter):
 
 
 def markdown_to_plain(text: str) -> str:
-    """Good-enough plain text for snippets: drop emphasis, code and link syntax."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"^\s{0,3}(?:[-*+]|\d+\.)\s+", "", text, flags=re.M)
-    text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.M)
-    # Only paired delimiters are markup: "window.__state" or "5 * 3" are text.
-    text = re.sub(r"(?<![\w*])(\*\*|__)(?=\S)(.+?)(?<=\S)\1(?![\w*])", r"\2", text)
-    text = re.sub(r"(?<![\w*])([*_])(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])", r"\2", text)
-    text = re.sub(r"`([^`\n]+)`", r"\1", text)
-    return re.sub(r"\s+", " ", text).strip()
+    """The text of a section as a person reads it, for snippets (kb.markdown.to_plain)."""
+    return to_plain(text)
 
 
 class MemoAnalyzer:
