@@ -13,12 +13,17 @@ Errors become exceptions that carry the API's error body (``{"error": {"status",
     KBError                   status, code, message, details
     ├── NotFound              404: unknown section, article, topic or path
     ├── InvalidRequest        400, 422 and every other 4xx: the request itself is wrong
+    ├── RateLimited           429 after every retry (`retry_after`: what the server asked)
     └── ServerError           5xx
         └── Unavailable       503, or no connection / timeout after every retry
 
-GETs are retried with exponential backoff (``backoff * 2 ** attempt`` seconds) on connection
-errors, timeouts and 503, honouring Retry-After up to MAX_RETRY_AFTER seconds; a 4xx is never
-retried because asking again cannot change the answer.
+GETs are retried on connection errors, timeouts, 429 (rate limited) and 503: after the
+server's Retry-After (capped at MAX_RETRY_AFTER seconds), else with exponential backoff
+(``backoff * 2 ** attempt`` seconds). Any other 4xx is never retried because asking again
+cannot change the answer. Every method takes a `timeout` (seconds per request) that
+overrides the client's. (urllib3's `Retry`, mounted on the session, was the alternative
+considered: it cannot cap a long Retry-After, and after the last retry it raises its own
+error instead of the response, so the API's error body would be lost.)
 
 Example::
 
@@ -71,6 +76,12 @@ class InvalidRequest(KBError):
     """400, 422 or another 4xx: the request is wrong; `details` holds per-field messages."""
 
 
+class RateLimited(KBError):
+    """429 after every retry: the server's rate limit; `retry_after` is its Retry-After."""
+
+    retry_after: float | None = None
+
+
 class ServerError(KBError):
     """5xx: the server failed; asking again later may work."""
 
@@ -83,6 +94,8 @@ def error_class(status: int) -> type[KBError]:
     """The exception class for an HTTP error status (see the module docstring's tree)."""
     if status == 404:
         return NotFound
+    if status == 429:
+        return RateLimited
     if status == 503:
         return Unavailable
     if status >= 500:
@@ -103,7 +116,10 @@ def error_from_response(response: requests.Response) -> KBError:
         details = error.get("details") or {}
     except (ValueError, KeyError, TypeError):
         code, message, details = f"http_{status}", f"HTTP {status} {response.reason or ''}", {}
-    return error_class(status)(status, code, message.strip(), details)
+    error = error_class(status)(status, code, message.strip(), details)
+    if isinstance(error, RateLimited):
+        error.retry_after = retry_after_seconds(response)
+    return error
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -120,7 +136,8 @@ class KBClient:
 
     `base_url` is the server root, e.g. ``http://127.0.0.1:5000`` (a trailing ``/api/v1`` is
     accepted too). `retries` is how many times a GET is repeated after a connection error,
-    timeout or 503; `backoff` is the first wait in seconds, doubled each time. Pass your own
+    timeout, 429 or 503; `backoff` is the first wait in seconds, doubled each time, used
+    when the server sends no Retry-After. Pass your own
     `session` to share connections, add headers or mount adapters.
     """
 
@@ -128,7 +145,7 @@ class KBClient:
         self,
         base_url: str,
         timeout: float = 5.0,
-        retries: int = 3,
+        retries: int = 5,
         backoff: float = 0.2,
         session: requests.Session | None = None,
     ):
@@ -154,6 +171,7 @@ class KBClient:
         topic: str | None = None,
         article: str | None = None,
         syntax: str | None = None,
+        timeout: float | None = None,
     ) -> dict:
         """One page of search results: ``{"query", "total", "limit", "offset", "hits",
         "facets", "did_you_mean", "corrected", "notices"}``.
@@ -169,20 +187,30 @@ class KBClient:
             "article": article,
             "syntax": syntax,
         }
-        return self._get("/search", params)
+        return self._get("/search", params, timeout)
 
     def iter_hits(
-        self, q: str, *, page_size: int = 50, topic: str | None = None, article: str | None = None
+        self,
+        q: str,
+        *,
+        page_size: int = 50,
+        topic: str | None = None,
+        article: str | None = None,
+        timeout: float | None = None,
     ) -> Iterator[dict]:
         """Every hit of a search, page by page (each hit is a dict as in ``search()["hits"]``).
 
-        Pages are fetched lazily, so stopping early costs nothing. A hit seen on an earlier
-        page is skipped, so an index rebuilt mid-way cannot make the caller see it twice.
+        Pages are fetched lazily, so stopping early costs nothing. A page that meets a rate
+        limit is retried (see the module docstring) and the iteration goes on where it was;
+        a hit seen on an earlier page is skipped, so an index rebuilt mid-way cannot make the
+        caller see it twice.
         """
         seen: set[str] = set()
         offset = 0
         while True:
-            page = self.search(q, limit=page_size, offset=offset, topic=topic, article=article)
+            page = self.search(
+                q, limit=page_size, offset=offset, topic=topic, article=article, timeout=timeout
+            )
             for hit in page["hits"]:
                 if hit["id"] not in seen:
                     seen.add(hit["id"])
@@ -191,51 +219,55 @@ class KBClient:
             if not page["hits"] or offset >= page["total"]:
                 return
 
-    def section(self, id: str) -> dict:
+    def section(self, id: str, *, timeout: float | None = None) -> dict:
         """One section by id (``<article-slug>:<anchor>``): its Markdown `text`, `html`,
         breadcrumb, topics, `previous`/`next` ids and `related` ids. Unknown: NotFound."""
-        return self._get(f"/sections/{quote(id, safe='')}")
+        return self._get(f"/sections/{quote(id, safe='')}", timeout=timeout)
 
-    def related(self, id: str, limit: int = 5) -> dict:
+    def related(self, id: str, limit: int = 5, *, timeout: float | None = None) -> dict:
         """Sections most like section `id`: ``{"section": id, "related": [refs]}``, where a
         ref is ``{"id", "article", "title", "anchor", "level"}``. Unknown id: NotFound."""
-        return self._get(f"/sections/{quote(id, safe='')}/related", {"limit": limit})
+        return self._get(
+            f"/sections/{quote(id, safe='')}/related", {"limit": limit}, timeout=timeout
+        )
 
-    def article(self, slug: str) -> dict:
+    def article(self, slug: str, *, timeout: float | None = None) -> dict:
         """One article with its table of contents (`toc`, a list of section refs)."""
-        return self._get(f"/articles/{quote(slug, safe='')}")
+        return self._get(f"/articles/{quote(slug, safe='')}", timeout=timeout)
 
-    def articles(self) -> dict:
+    def articles(self, *, timeout: float | None = None) -> dict:
         """Every article, in slug order: ``{"articles": [summaries]}`` (no toc)."""
-        return self._get("/articles")
+        return self._get("/articles", timeout=timeout)
 
-    def topics(self) -> dict:
+    def topics(self, *, timeout: float | None = None) -> dict:
         """The topic taxonomy with section counts: ``{"topics": [topics]}``."""
-        return self._get("/topics")
+        return self._get("/topics", timeout=timeout)
 
-    def topic(self, id: str) -> dict:
+    def topic(self, id: str, *, timeout: float | None = None) -> dict:
         """One topic and the sections tagged with it (`sections`, a list of section refs)."""
-        return self._get(f"/topics/{quote(id, safe='')}")
+        return self._get(f"/topics/{quote(id, safe='')}", timeout=timeout)
 
-    def suggest(self, q: str, limit: int = 8) -> dict:
+    def suggest(self, q: str, limit: int = 8, *, timeout: float | None = None) -> dict:
         """As-you-type completions: ``{"query", "suggestions": [{"text", "kind",
         "section_id"}]}``; `q` needs at least 2 characters (else InvalidRequest)."""
-        return self._get("/suggest", {"q": q, "limit": limit})
+        return self._get("/suggest", {"q": q, "limit": limit}, timeout=timeout)
 
-    def health(self) -> dict:
+    def health(self, *, timeout: float | None = None) -> dict:
         """Which index build is served and its size; raises Unavailable when there is none."""
-        return self._get("/health")
+        return self._get("/health", timeout=timeout)
 
     # --- transport ------------------------------------------------------------------------
 
-    def _get(self, path: str, params: dict | None = None) -> dict:
+    def _get(self, path: str, params: dict | None = None, timeout: float | None = None) -> dict:
         """GET an API path and decode its JSON, retrying what a retry can fix."""
         url = f"{self.base_url}{API_PREFIX}{path}"
         params = {k: v for k, v in (params or {}).items() if v is not None}
         attempt = 0
         while True:
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout)
+                response = self.session.get(
+                    url, params=params, timeout=self.timeout if timeout is None else timeout
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt >= self.retries:
                     raise _transport_error(exc, self.base_url) from exc
@@ -243,7 +275,7 @@ class KBClient:
             except requests.RequestException as exc:  # a bad URL: retrying cannot help
                 raise KBError(None, "request_error", f"cannot ask {url}: {exc}") from exc
             else:
-                if response.status_code != 503 or attempt >= self.retries:
+                if response.status_code not in (429, 503) or attempt >= self.retries:
                     return _decode(response)
                 self._sleep(attempt, retry_after_seconds(response))
             attempt += 1

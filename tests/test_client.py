@@ -18,6 +18,7 @@ from kb.client import (
     KBClient,
     KBError,
     NotFound,
+    RateLimited,
     ServerError,
     Unavailable,
 )
@@ -309,7 +310,7 @@ def test_transient_failures_are_retried(failure, sleeps):
     assert adapter.calls == 3
 
 
-@pytest.mark.parametrize("status", [400, 404, 422, 429])
+@pytest.mark.parametrize("status", [400, 404, 422])
 def test_client_errors_are_never_retried(status, sleeps):
     client, adapter = scripted_client(error(status, "nope"), OK, retries=3)
     with pytest.raises(KBError) as caught:
@@ -353,6 +354,57 @@ def test_retry_after_is_respected_and_capped(sleeps):
     )
     assert client.health() == {"status": "ok"}
     assert sleeps == [2.0, MAX_RETRY_AFTER]
+
+
+def test_a_429_is_retried_after_retry_after_and_then_raised_as_rate_limited(sleeps):
+    limited = (
+        429,
+        {"error": {"status": 429, "code": "rate_limited", "message": "slow"}},
+        {"Retry-After": "1"},
+    )
+    client, adapter = scripted_client(limited, OK, retries=3)
+    assert client.health() == {"status": "ok"}
+    assert sleeps == [1.0]
+    client, adapter = scripted_client(limited, limited, retries=1)
+    with pytest.raises(RateLimited) as caught:
+        client.health()
+    assert caught.value.status == 429 and caught.value.retry_after == 1.0
+    assert adapter.calls == 2
+
+
+def test_a_per_call_timeout_overrides_the_clients():
+    class Recorder(requests.adapters.HTTPAdapter):
+        def send(self, request, **kwargs):
+            seen.append(kwargs["timeout"])
+            raise requests.ConnectionError("no")
+
+    seen: list = []
+    session = requests.Session()
+    session.mount("http://", Recorder())
+    client = KBClient("http://kb.test", timeout=5.0, retries=0, session=session)
+    for call in (lambda: client.health(), lambda: client.health(timeout=0.5)):
+        with pytest.raises(Unavailable):
+            call()
+    assert seen == [5.0, 0.5]
+
+
+def test_a_loop_against_a_rate_limited_server_finishes(index_dir):
+    """40 searches against a real server allowing 10 per second: the client waits out each
+    429 as the server's Retry-After says, and iteration loses and repeats nothing."""
+    from kb.api import create_app
+    from tests.helpers import serve_app
+
+    app = create_app({"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": "10 per second"})
+    server = serve_app(app)
+    base = next(server)
+    try:
+        client = KBClient(base, retries=8)
+        for i in range(40):
+            assert client.search(f"therapy {i}", limit=1)["limit"] == 1
+        ids = [hit["id"] for hit in client.iter_hits("therapy", page_size=1)]
+        assert len(ids) == len(set(ids)) == client.search("therapy")["total"]
+    finally:
+        next(server, None)
 
 
 def test_a_503_after_the_last_retry_is_unavailable(sleeps):

@@ -85,6 +85,15 @@ def test_rate_limit_answers_429_with_retry_after(index_dir):
     assert client.get("/articles/bpd-treatment-in-real-sessions").status_code == 200  # pages exempt
 
 
+def test_a_sub_second_window_never_says_retry_after_0(index_dir):
+    client = create_app(
+        {"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": "2 per second"}
+    ).test_client()
+    responses = [client.get("/api/v1/search?q=dbt") for _ in range(4)]
+    limited = [r for r in responses if r.status_code == 429]
+    assert limited and all(int(r.headers["Retry-After"]) >= 1 for r in limited)
+
+
 def test_rate_limit_is_per_client(index_dir):
     client = create_app(
         {"KB_INDEX_DIR": str(index_dir), "KB_RATE_LIMIT": "1 per minute"}

@@ -133,10 +133,14 @@ def _log_query(response):
 
 
 def _final_headers(response):
-    """Retry-After only where retrying is the answer (429, 503): the rate limiter adds it
-    to every response. API answers vary by Origin (CORS), so shared caches must key on it."""
+    """Retry-After only where retrying is the answer (429, 503), and never 0: the rate
+    limiter adds it to every response. API answers vary by Origin (CORS), so shared caches must key on it."""
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
+    elif response.headers.get("Retry-After", "").strip() in ("0", "-0"):
+        # The limiter rounds a sub-second wait down to "0", which tells a client to ask
+        # again at once, and be refused again: the window ends within the next second.
+        response.headers["Retry-After"] = "1"
     if request.path.startswith("/api/"):
         response.vary.add("Origin")
     if request.method == "OPTIONS" and response.status_code == 200 and not response.data:
