@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from kb.cli_eval import eval_command
 from kb.cli_lookups import LOOKUP_COMMANDS
 from kb.cli_options import cli_settings, corpus_option, index_option
 
@@ -323,3 +324,4 @@ def serve(corpus_dir: str, index_dir: str, host: str, port: int, no_build: bool)
 
 for _command in LOOKUP_COMMANDS:
     main.add_command(_command)
+main.add_command(eval_command)

@@ -27,7 +27,12 @@ def in_process_client(index_dir: str, settings: Mapping | None = None) -> KBClie
     from kb.api import create_app
     from kb.config import load_settings
 
-    settings = {**(load_settings() if settings is None else settings), "KB_INDEX_DIR": index_dir}
+    # No rate limit in-process: the only client is this command (`kb eval` asks many).
+    settings = {
+        **(load_settings() if settings is None else settings),
+        "KB_INDEX_DIR": index_dir,
+        "KB_RATE_LIMIT": "",
+    }
     session = requests.Session()
     session.mount(LOCAL_BASE_URL + "/", FlaskAdapter(create_app(settings=settings)))
     return KBClient(LOCAL_BASE_URL, retries=0, session=session)

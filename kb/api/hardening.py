@@ -134,7 +134,8 @@ def _log_query(response):
 
 def _final_headers(response):
     """Retry-After only where retrying is the answer (429, 503), and never 0: the rate
-    limiter adds it to every response. API answers vary by Origin (CORS), so shared caches must key on it."""
+    limiter adds it to every response. API answers vary by Origin (CORS), so shared caches
+    must key on it."""
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
     elif response.headers.get("Retry-After", "").strip() in ("0", "-0"):
