@@ -322,6 +322,58 @@ def serve(corpus_dir: str, index_dir: str, host: str, port: int, no_build: bool)
         sock.close()
 
 
+@main.group("export")
+def export_group() -> None:
+    """Export the corpus in bulk, for notebooks, spreadsheets and reports."""
+
+
+@export_group.command("sections")
+@corpus_option("Directory of Markdown articles.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="JSON Lines (one object per line) or CSV with a header row.",
+)
+@click.option("--topic", metavar="ID", help="Only sections with this topic id.")
+@click.option("--article", metavar="SLUG", help="Only sections of this article.")
+def export_sections(corpus_dir: str, fmt: str, topic: str | None, article: str | None) -> None:
+    """Every section with its article, topics, review dates, URL and text, to stdout.
+
+    Streamed article by article (flat memory on any corpus size), UTF-8, columns always in
+    the same order (see kb/export.py and README). Topics are assigned as a build would.
+
+    \b
+    Example:
+      kb export sections --format csv > sections.csv
+      kb export sections --topic medication --format jsonl
+    """
+    from kb.corpus import CorpusError
+    from kb.export import iter_section_rows, write_rows
+
+    taxonomy = _taxonomy()
+    if topic is not None and topic not in taxonomy.by_id:
+        raise click.BadParameter(f"unknown topic {topic!r}; see `kb topics`", param_hint="--topic")
+    settings = cli_settings()
+    rows = iter_section_rows(
+        corpus_dir,
+        taxonomy,
+        topic=topic,
+        article=article,
+        public_url=settings.get("KB_PUBLIC_URL", ""),
+    )
+    out = sys.stdout
+    if getattr(out, "encoding", "utf-8").lower().replace("-", "") != "utf8":
+        out.reconfigure(encoding="utf-8")  # UTF-8 whatever the locale says
+    try:
+        count = write_rows(rows, out, fmt)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"exported {count} sections", err=True)
+
+
 for _command in LOOKUP_COMMANDS:
     main.add_command(_command)
 main.add_command(eval_command)

@@ -17,11 +17,14 @@ class View:
         columns: tuple[str, ...],
         rows: str | None = None,
         extra: tuple[str, ...] = (),
+        terminal_columns: tuple[str, ...] = (),
     ):
         self.schema = schema  # class name in kb.api.schemas: the fields --fields may pick
         self.columns = columns  # default --table columns
         self.rows = rows  # key of the list of rows in the body; None: the body is one row
         self.extra = extra  # table-only columns computed here (search's rank)
+        # Columns of the table on a terminal, where rich fits them to its width.
+        self.terminal_columns = terminal_columns or columns
 
     def fields(self) -> list[str]:
         from kb.api import schemas
@@ -33,7 +36,13 @@ class View:
 
 
 VIEWS = {
-    "search": View("HitSchema", ("rank", "title", "article", "id"), "hits", ("rank",)),
+    "search": View(
+        "HitSchema",
+        ("rank", "title", "article", "id"),
+        "hits",
+        ("rank",),
+        terminal_columns=("rank", "title", "snippet", "id"),
+    ),
     "section": View(
         "SectionSchema",
         (
@@ -87,7 +96,7 @@ def _split_fields(ctx, param, value):
 
 
 def output_options(command):
-    """--json (default), --table, --nl and --fields, shared by every lookup command."""
+    """--json (default), --table, --nl, --csv and --fields, shared by every lookup command."""
     options = [
         click.option(
             "--json",
@@ -102,6 +111,12 @@ def output_options(command):
             "fmt",
             flag_value="nl",
             help="Newline-delimited JSON: one row per line, for pipes.",
+        ),
+        click.option(
+            "--csv",
+            "fmt",
+            flag_value="csv",
+            help="CSV with a header row (UTF-8; lists joined by '; ', snippets as plain text).",
         ),
         click.option(
             "--fields",
@@ -136,6 +151,9 @@ def emit(body: dict, view: View, fmt: str, fields: list[str] | None) -> None:
     if fmt == "table":
         _emit_table(body, view, fields)
         return
+    if fmt == "csv":
+        _emit_csv(body, view, fields)
+        return
     rows = [_pick(row, fields) for row in view.row_list(body)] if fields else None
     if fmt == "nl":
         for row in rows or view.row_list(body):
@@ -164,9 +182,54 @@ def _cell(value) -> str:
     return str(value)
 
 
+def plain_snippet(snippet: str) -> str:
+    """A hit's HTML snippet as plain text (its <mark> tags dropped, entities decoded)."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"</?mark>", "", snippet))
+
+
+def _csv_cell(name: str, value) -> str:
+    if name == "snippet" and isinstance(value, str):
+        return plain_snippet(value)
+    if isinstance(value, list):
+        return "; ".join(_cell(item) for item in value)
+    return "" if value is None else _cell(value)
+
+
+def _emit_csv(body: dict, view: View, fields: list[str] | None) -> None:
+    """Rows as CSV: a header row, then one line per row, in a stable column order."""
+    import csv
+    import io
+
+    rows = view.row_list(body)
+    if view.extra:
+        rows = [{"rank": body.get("offset", 0) + i + 1, **row} for i, row in enumerate(rows)]
+    columns = fields or ([*view.extra, *view.fields()] if view.rows else view.fields())
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(name, row.get(name)) for name in columns])
+    click.echo(out.getvalue(), nl=False)
+
+
+def _terminal() -> bool:
+    import sys
+
+    return sys.stdout.isatty()
+
+
 def _emit_table(body: dict, view: View, fields: list[str] | None) -> None:
-    """Rows as columns (search adds rank, notices and a footer); one object as records."""
-    columns = fields or list(view.columns)
+    """Rows as columns (search adds rank, notices and a footer); one object as records.
+
+    On a terminal the columns are drawn by rich, fitted to the terminal's width (long
+    titles wrap, a search shows each hit's snippet with the matched words in bold); in a
+    pipe they stay plain aligned text.
+    """
+    terminal = _terminal()
+    columns = fields or list(view.terminal_columns if terminal else view.columns)
     if view.rows is None:
         _emit_record(body, columns)
         return
@@ -175,7 +238,10 @@ def _emit_table(body: dict, view: View, fields: list[str] | None) -> None:
         rows = [{"rank": body["offset"] + i + 1, **row} for i, row in enumerate(rows)]
     if view.rows == "hits":
         _emit_search_notes(body)
-    _emit_columns(rows, columns)
+    if terminal:
+        _emit_rich_table(rows, columns)
+    else:
+        _emit_columns(rows, columns)
     if view.rows == "hits":
         click.echo(_hits_footer(body["offset"], len(rows), body["total"]))
 
@@ -199,6 +265,40 @@ def _emit_columns(rows: list[dict], columns: list[str]) -> None:
     click.echo(click.style(line([name.upper() for name in columns]), bold=True))
     for values in cells:
         click.echo(line(values))
+
+
+def _emit_rich_table(rows: list[dict], columns: list[str]) -> None:
+    """The rows as a rich table fitted to the terminal; snippets with <mark> words in bold."""
+    import html
+    import re
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=False, header_style="bold", expand=True)
+    ratios = {"snippet": 4, "id": 3, "title": 2}
+    for name in columns:
+        table.add_column(
+            name.upper(),
+            overflow="fold",
+            no_wrap=name in ("rank", "section_count"),
+            ratio=ratios.get(name, 1) if name not in ("rank", "section_count") else None,
+            justify="right" if name in ("rank", "section_count", "score") else "left",
+        )
+    for row in rows:
+        cells = []
+        for name in columns:
+            value = row.get(name)
+            if name == "snippet" and isinstance(value, str):
+                text = Text()
+                for i, part in enumerate(re.split(r"</?mark>", value)):
+                    text.append(html.unescape(part), style="bold" if i % 2 else "")
+                cells.append(text)
+            else:
+                cells.append(Text(_cell(value)))
+        table.add_row(*cells)
+    Console().print(table)
 
 
 def _emit_record(record: dict, fields: list[str]) -> None:

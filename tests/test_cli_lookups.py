@@ -336,3 +336,31 @@ def test_every_lookup_has_help_with_an_example(runner, command):
     result = runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0
     assert "Example" in result.stdout and f"kb {command} " in result.stdout
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_table_on_a_terminal_fits_its_width_and_shows_snippets(runner, local, monkeypatch, width):
+    monkeypatch.setattr("kb.cli_output._terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = run(runner, ["search", "my daughter self harms", "--table", "--limit", "3"], local)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("If you are in danger now")  # the crisis notice stays first
+    table = [line for line in lines[1:] if line[:1] in "┏┃┡│└"]
+    assert table and all(len(line) <= width for line in table)
+    assert "SNIPPET" in table[1] and "<mark>" not in result.stdout
+    assert lines[-1] == "1-3 of 7 hits" or lines[-1].startswith("1-3 of ")
+
+
+def test_csv_has_a_header_and_one_row_per_hit(runner, local):
+    import csv
+    import io
+
+    result = run(runner, ["search", "mentalization", "--csv", "--limit", "3"], local)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["rank"] == "1" and rows[0]["id"] == MBT_ID
+    assert "<mark>" not in rows[0]["snippet"] and "Mentalization" in rows[0]["snippet"]
+    assert list(rows[0])[:3] == ["rank", "id", "article"]
+    picked = run(runner, ["search", "mentalization", "--csv", "--fields", "id,score"], local)
+    assert picked.stdout.splitlines()[0] == "id,score"

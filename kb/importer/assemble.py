@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from kb.importer.blocks import Blocks, ImportedArticle
-from kb.importer.rules import _dateline_date
+from kb.importer.rules import _dateline_date, review_date
 from kb.markdown import slugify
 
 SLUG_MAX_LENGTH = 80
@@ -102,6 +102,8 @@ def build_article(
     published: date | None = None,
     slug: str | None = None,
     url: str | None = None,
+    reviewed: date | None = None,
+    next_review: date | None = None,
 ) -> ImportedArticle:
     """Assemble cleaned blocks; anything not given is taken from the blocks themselves."""
     by_kind = {b.kind: b for b in reversed(blocks)}
@@ -113,6 +115,10 @@ def build_article(
         summary = by_kind["standfirst"].text if "standfirst" in by_kind else summarize(first_text)
     if published is None and "published" in by_kind:
         published = _dateline_date(by_kind["published"].text)
+    if reviewed is None and "reviewed" in by_kind:
+        reviewed = review_date(by_kind["reviewed"])
+    if next_review is None and "next_review" in by_kind:
+        next_review = review_date(by_kind["next_review"])
     return ImportedArticle(
         title=title,
         slug=slug or make_slug(title) or make_slug(Path(source).stem),
@@ -121,6 +127,8 @@ def build_article(
         published=published,
         body_markdown=render_body(blocks),
         url=url,
+        reviewed=reviewed,
+        next_review=next_review,
     )
 
 

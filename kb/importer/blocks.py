@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -81,13 +81,18 @@ class ImportedArticle:
 class Block:
     """A line of the page and what the rules decided it is.
 
-    kind: ``line`` (undecided), ``title``, ``standfirst``, ``published``, ``heading``,
-    ``paragraph`` (plain text) or ``markdown`` (already Markdown, written as is).
+    kind: ``line`` (undecided), ``title``, ``standfirst``, ``published``, ``reviewed``,
+    ``next_review``, ``heading``, ``paragraph`` (plain text) or ``markdown`` (already
+    Markdown, written as is). ``blank_before`` (a blank line stood above it in the page) and
+    ``indent`` (its leading tabs) are the layout the ``whitespace`` rule strips, kept for the
+    rules that read lists and headings; they do not take part in comparisons.
     """
 
     kind: str
     text: str
     level: int = 0
+    blank_before: bool = field(default=False, compare=False)
+    indent: int = field(default=0, compare=False)
 
 
 Blocks = list[Block]
