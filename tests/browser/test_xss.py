@@ -52,7 +52,9 @@ def test_markup_in_corpus_and_query_is_only_text(page, xss_kb_url):
     assert hit.locator("mark").count() >= 2
     expect(hit.locator(".kb-hit-title")).to_contain_text("<img src=x")
     expect(hit.locator(".kb-hit-meta")).to_have_text(TITLE)
-    assert "Also &amp; and &lt;b&gt; stay literal" in text  # decoded exactly once
+    # The source's entities are read once, as CommonMark says (kb.markdown): "&amp;" is an
+    # ampersand, "&lt;b&gt;" the text "<b>", shown as text and never a tag (counted below).
+    assert "Also & and <b> stay literal" in text
     counts = shadow_eval(
         page,
         """root => ({
