@@ -132,7 +132,7 @@ def output_options(command):
 
 def check_fields(view: View, fmt: str, fields: list[str] | None) -> None:
     """Unknown --fields names are a usage error (exit 2), reported before any request."""
-    known = view.fields() + (list(view.extra) if fmt == "table" else [])
+    known = view.fields() + (list(view.extra) if fmt in ("table", "csv") else [])
     unknown = [name for name in fields or () if name not in known]
     if unknown:
         raise click.BadParameter(
