@@ -330,6 +330,11 @@ class Traffic:
         return _req("crisis-refused", "url-over-8k-nginx", target, {414}, crisis=True)
 
 
+def _target_text(target: str | bytes) -> str:
+    """A request target as text (a raw non-UTF-8 target is bytes)."""
+    return target.decode("latin-1") if isinstance(target, bytes) else target
+
+
 # -- clients ---------------------------------------------------------------------------------
 
 
@@ -431,7 +436,9 @@ class Client(threading.Thread):
             if etag:
                 self.etags[req.target.rsplit("/", 1)[-1]] = etag
         if req.crisis and (
-            req.kind == "crisis-refused" or req.target.startswith(f"{API}/search") or status >= 400
+            req.kind == "crisis-refused"
+            or _target_text(req.target).startswith(f"{API}/search")
+            or status >= 400
         ):
             tally.crisis[(req.kind, "checked")] += 1
             if not has_crisis_notice(body):
