@@ -49,10 +49,9 @@ def test_every_article_sentence_is_kept_and_every_piece_of_chrome_dropped(name):
     assert [s for s in want["drop"] if norm(s) in text] == []
 
 
-@pytest.mark.parametrize("name", PAGES)
-def test_title_dates_and_headings_are_recovered(name):
-    want = expected(name)
-    article = import_file("html", SITES / f"{name}.html")
+def check_title_dates_and_headings(article, want: dict) -> None:
+    """The imported article states the title, dates and headings the page's expect file
+    lists (shared with tests/test_importer_text_sites.py)."""
     assert article.title == want["title"]
     for key in ("published", "reviewed", "next_review"):
         value = getattr(article, key)
@@ -61,6 +60,11 @@ def test_title_dates_and_headings_are_recovered(name):
         line.lstrip("#").strip() for line in article.body_markdown.splitlines() if line[:1] == "#"
     ]
     assert [norm(h) for h in headings] == [norm(h) for h in want["headings"]]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_title_dates_and_headings_are_recovered(name):
+    check_title_dates_and_headings(import_file("html", SITES / f"{name}.html"), expected(name))
 
 
 def test_kb_import_html_writes_a_corpus_file_kb_check_accepts(runner, tmp_path):

@@ -10,26 +10,17 @@ close to, not equal to, the HTML import `<name>.md`.
 
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 
 import pytest
-import yaml
 
 from kb.importer import import_file, import_text
+from tests.test_importer_sites import check_title_dates_and_headings, expected, norm
 
 SITES = Path(__file__).parent / "data" / "importer" / "sites"
 PAGES = sorted(p.name.split(".")[0] for p in SITES.glob("*.expect.yaml"))
 UPDATE = os.environ.get("KB_UPDATE_GOLDEN") == "1"
-
-
-def norm(text: str) -> str:
-    return " ".join(html.unescape(text).replace("’", "'").replace("\\", "").split())
-
-
-def expected(name: str) -> dict:
-    return yaml.safe_load((SITES / f"{name}.expect.yaml").read_text(encoding="utf-8"))
 
 
 def imported(name: str):
@@ -66,16 +57,7 @@ def test_every_piece_of_chrome_is_dropped(name):
 
 @pytest.mark.parametrize("name", PAGES)
 def test_title_dates_and_headings_are_recovered(name):
-    want = expected(name)
-    article = imported(name)
-    assert article.title == want["title"]
-    for key in ("published", "reviewed", "next_review"):
-        value = getattr(article, key)
-        assert (value.isoformat() if value else None) == want[key], key
-    headings = [
-        line.lstrip("#").strip() for line in article.body_markdown.splitlines() if line[:1] == "#"
-    ]
-    assert [norm(h) for h in headings] == [norm(h) for h in want["headings"]]
+    check_title_dates_and_headings(imported(name), expected(name))
 
 
 def test_lists_and_tables_become_markdown():
