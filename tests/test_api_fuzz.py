@@ -33,4 +33,5 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _app())
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_conforms_to_its_schema(case):
-    case.call_and_validate()
+    # The WSGI transport does not decode compressed bodies: ask for them as they are.
+    case.call_and_validate(headers={"Accept-Encoding": "identity"})

@@ -218,3 +218,28 @@ def test_options_answers_204_with_allow_and_no_html(client):
     assert "GET" in response.headers["Allow"]
     assert "Content-Type" not in response.headers
     assert response.data == b""
+
+
+def test_responses_are_compressed_when_the_client_accepts_it(client):
+    import gzip
+
+    plain = client.get("/api/v1/search?q=therapy")
+    packed = client.get("/api/v1/search?q=therapy", headers={"Accept-Encoding": "gzip"})
+    assert plain.headers.get("Content-Encoding") is None
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.get_data()) == plain.get_data()
+    assert len(packed.get_data()) < len(plain.get_data()) / 2
+    # Other bytes, other validator; each revalidates to a 304.
+    assert packed.headers["ETag"] == plain.headers["ETag"][:-1] + '-gzip"'
+    for response, encoding in ((plain, "identity"), (packed, "gzip")):
+        again = client.get(
+            "/api/v1/search?q=therapy",
+            headers={"Accept-Encoding": encoding, "If-None-Match": response.headers["ETag"]},
+        )
+        assert again.status_code == 304
+
+
+def test_small_answers_are_not_compressed(client):
+    response = client.get("/api/v1/health", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("Content-Encoding") is None

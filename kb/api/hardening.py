@@ -73,13 +73,18 @@ def _etag() -> str:
     return digest[:32]
 
 
+# A compressed body is other bytes, so its ETag names the coding too ("<tag>-gzip").
+CODINGS = ("", "-gzip", "-br")
+
+
 def _answer_not_modified():
     if _is_conditional_read() and request.if_none_match:
         g.etag = _etag()
-        if request.if_none_match.contains(g.etag):
-            response = current_app.response_class(status=304)
-            response.set_etag(g.etag)
-            return response
+        for coding in CODINGS:
+            if request.if_none_match.contains(g.etag + coding):
+                response = current_app.response_class(status=304)
+                response.set_etag(g.etag + coding)
+                return response
     return None
 
 
@@ -102,7 +107,8 @@ def _cache_headers(response):
     private = request.endpoint in PRIVATE_ENDPOINTS
     response.headers["Cache-Control"] = PRIVATE_CACHE if private else PUBLIC_CACHE
     if response.status_code == 200:
-        response.set_etag(g.get("etag") or _etag())
+        coding = response.headers.get("Content-Encoding")
+        response.set_etag((g.get("etag") or _etag()) + (f"-{coding}" if coding else ""))
     return response
 
 
