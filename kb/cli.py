@@ -162,15 +162,17 @@ def _taxonomy():
         raise click.ClickException(f"{path}: {exc}") from None
 
 
-def _load_corpus_or_fail(corpus_dir: str, taxonomy):
-    """The corpus, validated and tagged with topics (the build step), or a path:line error."""
+def _load_corpus_or_fail(corpus_dir: str, taxonomy, *, tag: bool = True, progress=None):
+    """The corpus, validated and (unless `tag` is False) tagged with topics, the build
+    step; a bad file stops with its path:line error."""
     from kb.corpus import CorpusError, load_corpus
     from kb.topics import tag_articles
 
     try:
-        return tag_articles(load_corpus(corpus_dir, taxonomy), taxonomy)
+        articles = load_corpus(corpus_dir, taxonomy, progress=progress)
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from None
+    return tag_articles(articles, taxonomy) if tag else articles
 
 
 def _build_digest(corpus_dir: str, taxonomy) -> str:
@@ -254,22 +256,62 @@ def _review_line(article) -> str:
     return text
 
 
+class _Phases:
+    """`kb build`'s progress on stderr from the first second: one line per phase with the
+    time the previous one took, and on a terminal a bar while files are read and indexed."""
+
+    def __init__(self, enabled: bool):
+        import time
+
+        self.enabled, self.clock = enabled, time.perf_counter
+        self.name, self.started = "", self.clock()
+
+    def __call__(self, name: str) -> None:
+        self.end()
+        self.name, self.started = name, self.clock()
+        if self.enabled:
+            click.echo(f"kb build: {name}...", err=True)
+
+    def end(self) -> None:
+        if self.enabled and self.name:
+            click.echo(f"kb build: {self.name} took {self.clock() - self.started:.1f} s", err=True)
+        self.name = ""
+
+    def bar(self, length: int, label: str):
+        """A click progress bar on a terminal (click draws none elsewhere)."""
+        terminal = self.enabled and sys.stderr.isatty()
+        return click.progressbar(
+            length=length, label=label, file=sys.stderr if terminal else io.StringIO()
+        )
+
+
 def build_from_corpus(corpus_dir: str, index_dir: str, show_progress: bool) -> str:
-    """Validate the corpus, then build and switch in a new index. Returns a summary line."""
+    """Validate the corpus, then build and switch in a new index. Returns a summary line.
+
+    With `show_progress`, each phase (reading, assigning topics, indexing, committing,
+    writing the build) is reported on stderr as it starts and ends.
+    """
+    from pathlib import Path
+
     from kb.index import build_index
 
+    phases = _Phases(show_progress)
     taxonomy = _taxonomy()
-    articles = _load_corpus_or_fail(corpus_dir, taxonomy)
+    phases("reading the corpus")
+    files = len(list(Path(corpus_dir).glob("*.md"))) if Path(corpus_dir).is_dir() else 0
+    with phases.bar(files, "Reading articles") as bar:
+        articles = _load_corpus_or_fail(corpus_dir, taxonomy, tag=False, progress=bar.update)
     digest = _build_digest(corpus_dir, taxonomy)
-    # click draws the bar only when stderr is a terminal.
-    with click.progressbar(
-        length=len(articles),
-        label="Indexing articles",
-        file=sys.stderr if show_progress else io.StringIO(),
-    ) as bar:
+    with phases.bar(len(articles), "Indexing articles") as bar:
         build = build_index(
-            articles, index_dir, progress=bar.update, corpus_digest=digest, taxonomy=taxonomy
+            articles,
+            index_dir,
+            progress=bar.update,
+            corpus_digest=digest,
+            taxonomy=taxonomy,
+            phase=phases,
         )
+    phases.end()
     sections = sum(len(a.sections) for a in articles)
     return f"built {build.name}: {len(articles)} articles, {sections} sections -> {index_dir}"
 
@@ -288,7 +330,7 @@ def build(corpus_dir: str, index_dir: str) -> None:
       kb build --corpus corpus/ --index index/
     """
     cli_settings()
-    click.echo(build_from_corpus(corpus_dir, index_dir, show_progress=sys.stderr.isatty()))
+    click.echo(build_from_corpus(corpus_dir, index_dir, show_progress=True))
 
 
 @main.command()

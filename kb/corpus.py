@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -106,8 +106,14 @@ def corpus_digest(corpus_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def load_corpus(corpus_dir: str | Path, taxonomy: Taxonomy | None = None) -> list[Article]:
-    """Load every ``*.md`` in the directory, sorted by file name; duplicate slugs are an error."""
+def load_corpus(
+    corpus_dir: str | Path,
+    taxonomy: Taxonomy | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Article]:
+    """Load every ``*.md`` in the directory, sorted by file name; duplicate slugs are an error.
+
+    ``progress`` is called with 1 after each file (click's ``ProgressBar.update``)."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise CorpusError(corpus_dir, 0, "corpus directory does not exist")
@@ -123,6 +129,8 @@ def load_corpus(corpus_dir: str | Path, taxonomy: Taxonomy | None = None) -> lis
             )
         seen[article.slug] = str(path)
         articles.append(article)
+        if progress:
+            progress(1)
     return articles
 
 

@@ -96,13 +96,18 @@ def build_index(
     progress: Callable[[int], None] | None = None,
     corpus_digest: str | None = None,
     taxonomy: Taxonomy | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> Path:
     """Write a complete new build, then switch CURRENT to it. Returns the build directory.
 
     The build step: sections are tagged with topics (kb.topics) from `taxonomy` (default:
     the packaged one), which is stored in the build beside the index and the corpus.
+    `phase` is told each phase as it starts ("assigning topics", "indexing", "committing",
+    "writing the build"); `progress` is called with 1 after each article indexed.
     """
+    phase = phase or (lambda _name: None)
     taxonomy = taxonomy or load_taxonomy()
+    phase("assigning topics")
     articles = tag_articles(articles, taxonomy)
     index_dir = Path(index_dir)
     builds = index_dir / BUILDS_DIR
@@ -111,6 +116,7 @@ def build_index(
     work = builds / f".tmp-{name}"
     work.mkdir()
     try:
+        phase("indexing")
         ix = whoosh_index.create_in(str(work), make_schema(taxonomy))
         writer = ix.writer(limitmb=256)
         try:
@@ -122,8 +128,10 @@ def build_index(
         except BaseException:
             writer.cancel()
             raise
+        phase("committing")
         writer.commit()
         ix.close()
+        phase("writing the build")
         snapshot = [asdict(a) for a in articles]
         (work / SNAPSHOT_FILE).write_text(
             json.dumps(snapshot, default=_json_default, ensure_ascii=False), encoding="utf-8"

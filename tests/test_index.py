@@ -140,3 +140,25 @@ def test_a_damaged_new_build_keeps_the_old_one_serving(tmp_path, make_article):
     (index / CURRENT_FILE).write_text("does-not-exist\n")
     assert live.get() is good
     assert isinstance(good, KnowledgeBase)
+
+
+def test_kb_build_reports_each_phase_from_the_first_second(make_article, tmp_path):
+    from click.testing import CliRunner
+
+    from kb.cli import main
+
+    make_article("a.md", "Text about DBT.\n")
+    result = CliRunner().invoke(
+        main, ["build", "--corpus", str(make_article.corpus), "--index", str(tmp_path / "ix")]
+    )
+    assert result.exit_code == 0, result.output
+    phases = [line for line in result.stderr.splitlines() if line.endswith("...")]
+    assert phases == [
+        "kb build: reading the corpus...",
+        "kb build: assigning topics...",
+        "kb build: indexing...",
+        "kb build: committing...",
+        "kb build: writing the build...",
+    ]
+    assert "kb build: writing the build took" in result.stderr
+    assert result.stdout.startswith("built ")
