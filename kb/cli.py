@@ -416,6 +416,43 @@ def export_sections(corpus_dir: str, fmt: str, topic: str | None, article: str |
     click.echo(f"exported {count} sections", err=True)
 
 
+@main.command("widget-snippet")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="Where clinics reach this kb (default: KB_PUBLIC_URL, else http://127.0.0.1:5000).",
+)
+def widget_snippet(base_url: str | None) -> None:
+    """Print the tag that embeds the search widget, pinned to this release with SRI.
+
+    The script URL names this exact version (/widget/<version>/kb-search.js, served as
+    immutable) and `integrity` holds its SHA-384, so a browser refuses the file if it ever
+    differs. For fixes within the major version without changing the tag, use
+    /widget/v<major>/kb-search.js without `integrity`.
+
+    \b
+    Example:
+      kb widget-snippet --base-url https://kb.clinic.example
+    """
+    import base64
+    import hashlib
+    from pathlib import Path
+
+    from kb import __version__
+
+    base = (base_url or cli_settings().get("KB_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{base!r} is not an http(s) URL", param_hint="--base-url")
+    script = Path(__file__).parent / "static" / "widget" / "kb-search.js"
+    digest = base64.b64encode(hashlib.sha384(script.read_bytes()).digest()).decode()
+    click.echo(
+        f'<script src="{base}/widget/{__version__}/kb-search.js"\n'
+        f'        integrity="sha384-{digest}"\n'
+        '        crossorigin="anonymous"\n'
+        f'        data-kb-api="{base}"></script>'
+    )
+
+
 for _command in LOOKUP_COMMANDS:
     main.add_command(_command)
 main.add_command(eval_command)

@@ -191,3 +191,35 @@ def test_widget_files_are_package_data():
     )
     patterns = pyproject["tool"]["setuptools"]["package-data"]["kb"]
     assert any(p in ("static/widget/*", "static/**/*", "static/**") for p in patterns), patterns
+
+
+def test_versioned_widget_urls_and_cors(client):
+    from kb import __version__
+
+    exact = client.get(f"/widget/{__version__}/kb-search.js")
+    assert exact.status_code == 200
+    assert exact.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert exact.headers["Access-Control-Allow-Origin"] == "*"  # <script crossorigin> works
+    major = client.get(f"/widget/v{__version__.split('.')[0]}/kb-search.css")
+    assert major.status_code == 200 and major.headers["Cache-Control"] == "public, max-age=86400"
+    assert client.get("/widget/9.9.9/kb-search.js").status_code == 404
+    assert exact.get_data() == client.get("/widget/kb-search.js").get_data()
+
+
+def test_widget_snippet_pins_the_served_bytes(client, runner):
+    import base64
+    import hashlib
+    import re
+
+    from kb.cli import main
+
+    result = runner.invoke(main, ["widget-snippet", "--base-url", "https://kb.clinic.example/"])
+    assert result.exit_code == 0, result.output
+    src = re.search(r'src="https://kb\.clinic\.example(/widget/[^"]+)"', result.stdout).group(1)
+    served = client.get(src).get_data()
+    digest = base64.b64encode(hashlib.sha384(served).digest()).decode()
+    assert f'integrity="sha384-{digest}"' in result.stdout
+    assert 'crossorigin="anonymous"' in result.stdout
+    assert 'data-kb-api="https://kb.clinic.example"' in result.stdout
+    bad = runner.invoke(main, ["widget-snippet", "--base-url", "kb.clinic.example"])
+    assert bad.exit_code == 2

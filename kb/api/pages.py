@@ -16,6 +16,8 @@ WIDGET_DIR = Path(__file__).resolve().parent.parent / "static" / "widget"
 WIDGET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 # Clinics embed the widget by a fixed URL, so a day of caching (then revalidation by ETag).
 WIDGET_CACHE_SECONDS = 86_400
+# /widget/<exact version>/... never changes: a year, immutable (pin it with SRI).
+WIDGET_IMMUTABLE = "public, max-age=31536000, immutable"
 
 # No third-party hosts, no inline scripts: only kb's own files may load.
 CONTENT_SECURITY_POLICY = (
@@ -42,6 +44,28 @@ def index():
     return render_template("index.html", articles=articles)
 
 
+def widget_major() -> str:
+    """The major-version path of the widget ("v0" for kb 0.x): stable within a major."""
+    from kb import __version__
+
+    return f"v{__version__.split('.')[0]}"
+
+
+@bp.get("/widget/<version>/<name>")
+def versioned_widget_asset(version, name):
+    """The widget at a pinned URL: /widget/v0/... follows fixes within major version 0;
+    /widget/0.1.0/... is this exact release, immutable, for `<script integrity=...>`."""
+    from kb import __version__
+
+    if version == __version__:
+        response = widget_asset(name)
+        response.headers["Cache-Control"] = WIDGET_IMMUTABLE
+        return response
+    if version == widget_major():
+        return widget_asset(name)
+    abort(404, description=f"no widget version {version!r} (this kb serves {__version__})")
+
+
 @bp.get("/widget/<path:filename>")
 def widget_asset(filename):
     """The embeddable widget's own files (kb-search.js, kb-search.css)."""
@@ -52,8 +76,11 @@ def widget_asset(filename):
     response.headers["Content-Type"] = mimetype
     response.headers["Cache-Control"] = f"public, max-age={WIDGET_CACHE_SECONDS}"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # Loadable from any clinic page, including ones that require CORP (COEP: require-corp).
+    # Loadable from any clinic page, including ones that require CORP (COEP: require-corp),
+    # and by `<script integrity=... crossorigin>`, which fetches in CORS mode. The files
+    # are public and carry no credentials, so any origin may read them.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 

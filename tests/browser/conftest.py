@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kb import __version__
 from kb.api import create_app
 from tests.helpers import serve_app
 
@@ -94,6 +95,24 @@ p.host-text { display: block; }
 <input class="kb-input host-input" aria-label="host input">
 </body></html>""",
     ),
+    # The tag `kb widget-snippet` prints: this exact release, pinned by its SHA-384.
+    "/pinned": (
+        "default-src 'none'; script-src {kb}; style-src {kb}; connect-src {kb}",
+        """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Clinic</title>
+</head><body><main><h1>Pinned</h1>
+{snippet}
+</main></body></html>""",
+    ),
+    # The same tag with a hash that does not match: the browser must refuse the script.
+    "/tampered": (
+        "default-src 'none'; script-src {kb}; style-src {kb}; connect-src {kb}",
+        """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Clinic</title>
+</head><body><main><h1>Tampered</h1>
+<script src="{kb}/widget/{version}/kb-search.js" crossorigin="anonymous"
+  integrity="sha384-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+  data-kb-api="{kb}"></script>
+</main></body></html>""",
+    ),
     # A page of a site that kb does not allow (served on the third origin).
     "/refused": (
         None,
@@ -105,6 +124,17 @@ p.host-text { display: block; }
     ),
 }
 HOST_SCRIPT = "window.__hostAlive = true;"
+
+
+def widget_snippet(base: str) -> str:
+    """What `kb widget-snippet --base-url BASE` prints."""
+    from click.testing import CliRunner
+
+    from kb.cli import main
+
+    result = CliRunner().invoke(main, ["widget-snippet", "--base-url", base])
+    assert result.exit_code == 0, result.output
+    return result.stdout
 
 
 class HostSite:
@@ -126,6 +156,8 @@ class HostSite:
         if csp:
             headers.append(("Content-Security-Policy", csp.replace("{kb}", self.kb_url)))
         start_response("200 OK", headers)
+        html = html.replace("{snippet}", widget_snippet(self.kb_url))
+        html = html.replace("{version}", __version__)
         return [html.replace("{kb}", self.kb_url).encode("utf-8")]
 
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.widget import (
     MBT_ANCHOR,
     MBT_ARTICLE,
@@ -204,3 +205,14 @@ def test_css_zoom_200_percent(page, kb_url, artifacts):
     expect(hits(page).first).to_be_visible()
     assert_no_horizontal_overflow(page)
     shoot_widget(page, artifacts / "widget-css-zoom-200.png")
+
+
+def test_the_pinned_snippet_with_sri_loads_and_a_tampered_one_does_not(page, kb_url, second_origin):
+    box = open_widget(page, second_origin + "/pinned")
+    box.fill("telehealth")
+    expect(hits(page).filter(has_text=TELEHEALTH_TITLE)).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "widget-pinned-sri.png"))
+    tampered = page.context.new_page()
+    tampered.goto(second_origin + "/tampered")
+    tampered.wait_for_timeout(500)
+    assert tampered.locator("kb-search").count() == 0  # the browser refused the script
