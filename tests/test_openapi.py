@@ -54,3 +54,28 @@ def test_docs_page_is_served_without_external_assets(client):
     page = client.get("/api/v1/docs").get_data(as_text=True)
     assert "/api/v1/search" in page
     assert "http://" not in page.replace("http://localhost", "") and "https://" not in page
+
+
+def test_the_document_is_valid_and_every_operation_is_complete(client):
+    from openapi_spec_validator import validate
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    validate(spec)
+    operations = [
+        (path, op)
+        for path, ops in spec["paths"].items()
+        for op in ops.values()
+        if "responses" in op
+    ]
+    ids = [op["operationId"] for _, op in operations]
+    assert len(ids) == len(set(ids)) == len(operations)
+    for path, op in operations:
+        assert op.get("summary") or op.get("description"), path
+        for status in ("429", "503"):
+            assert status in op["responses"], (path, status)
+        assert "Retry-After" in op["responses"]["429"]["headers"], path
+        if "headers" in op["responses"]["200"]:
+            assert {"ETag", "Cache-Control"} <= set(op["responses"]["200"]["headers"]), path
+    assert ("/api/v1/sections/{section_id}/related", "getSectionsRelated") in {
+        (path, op["operationId"]) for path, op in operations
+    }

@@ -53,8 +53,11 @@ def create_app(test_config: dict | None = None, *, settings: Mapping | None = No
         def handle_http_exception(self, error):
             return errors.handle_http_exception(error)
 
+    from kb.api.openapi import complete_operations
+
     api = KbApi(app)
     api.register_blueprint(views.blp)
+    complete_operations(api.spec)
     app.register_blueprint(pages.bp)
     app.add_template_global(schemas.external_url, "external_url")
     errors.init_app(app)
