@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 import time
@@ -49,6 +48,7 @@ from benchmarks.common import (  # noqa: E402
     slug_to_doc,
     whoosh_distribution,
 )
+from kb.evaluation import ndcg_at  # noqa: E402  (the same nDCG@10 as `kb eval`)
 
 MEASURES = ("nDCG@10", "R@100", "RR@10")
 FTS5_REFERENCE = {"scifact": 0.682, "nfcorpus": 0.322, "cranfield": 0.362}  # docs/baselines.md
@@ -136,14 +136,6 @@ def load_seed_queries(paths: list[Path] | None = None) -> list[dict]:
         for item in yaml.safe_load(path.read_text(encoding="utf-8")):
             queries.append({**item, "file": path.name})
     return queries
-
-
-def ndcg_at(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
-    """nDCG@k with graded gains and log2 discount (as trec_eval: gain = grade)."""
-    dcg = sum(grades.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
-    ideal = sorted(grades.values(), reverse=True)[:k]
-    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0
 
 
 def score_ranking(queries: list[dict], ranked_of) -> dict:

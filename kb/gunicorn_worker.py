@@ -47,19 +47,12 @@ def crisis_notices_in(mesg) -> list[dict]:
         match = _Q_RE.search(str(mesg))
         if not match:
             return []
+        from kb.api.schemas import NoticeSchema
         from kb.safety import CrisisSettings, crisis_notices
 
         text = unquote(match.group(1).replace("+", " "), errors="replace")
         notices = crisis_notices(text, _crisis["settings"] or CrisisSettings())
-        return [
-            {
-                "kind": n.kind,
-                "title": n.title,
-                "message": n.message,
-                "resources": [dict(r) for r in n.resources],
-            }
-            for n in notices
-        ]
+        return NoticeSchema(many=True).dump(notices)
     except Exception:  # noqa: BLE001
         return []
 

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from kb.analysis import analyze
+from kb.corpus import INTRO_ANCHOR
 from kb.models import Article
-
-INTRO_ANCHOR = "introduction"
 
 
 @dataclass(frozen=True)

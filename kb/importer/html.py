@@ -23,7 +23,7 @@ from trafilatura.settings import use_config
 
 from kb.importer.assemble import build_article
 from kb.importer.blocks import Block, Blocks, ImportedArticle, ImporterError
-from kb.importer.rules import clean, parse_date
+from kb.importer.rules import clean, parse_date, recover_review_dates, review_date
 
 _HEADING_LEVEL = {f"h{n}": n for n in range(1, 7)}
 # trafilatura's defaults skip pages under 250 characters; a short page is still an article.
@@ -31,9 +31,8 @@ _CONFIG = use_config()
 _CONFIG.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
 _CONFIG.set("DEFAULT", "MIN_OUTPUT_SIZE", "1")
 _CONFIG.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
-_DATE = r"(?P<date>\d{4}-\d{2}-\d{2}|\d{1,2} [A-Za-z]+ \d{4}|[A-Za-z]+ \d{1,2},? \d{4})"
-_REVIEWED_RE = re.compile(r"page last reviewed:?\s*" + _DATE, re.I)
-_NEXT_REVIEW_RE = re.compile(r"next review due:?\s*" + _DATE, re.I)
+# For reading the page's own lines: inline tags vanish, every other tag ends a line.
+_INLINE_TAG_RE = re.compile(r"</?(?:time|span|a|strong|b|em|i|abbr|small)\b[^>]*>", re.I)
 _TAG_RE = re.compile(r"<[^>]+>")
 # trafilatura leaves figure captions out; on a clinic's page they are article text.
 _FIGCAPTION_RE = re.compile(r"<(/?)figcaption\b", re.I)
@@ -41,10 +40,7 @@ _FIGCAPTION_RE = re.compile(r"<(/?)figcaption\b", re.I)
 
 def _text(element) -> str:
     """An element's text with inline children joined and whitespace collapsed."""
-    parts = []
-    for piece in element.itertext():
-        parts.append(piece)
-    text = " ".join("".join(parts).split())
+    text = " ".join("".join(element.itertext()).split())
     # Inline elements leave a space before punctuation in some pages ("anxiety .").
     return re.sub(r"\s+([.,;:!?)])", r"\1", text)
 
@@ -134,25 +130,12 @@ def _without_site_name(title: str, site: str) -> str:
 
 def _review_dates(html: str) -> tuple[date | None, date | None]:
     """ "Page last reviewed: 14 March 2024" and "Next review due: ..." anywhere on the page
-    (NHS-style pages put them below the article, where the extractor does not look)."""
-    text = " ".join(_TAG_RE.sub(" ", html).split())
-    found = []
-    for pattern in (_REVIEWED_RE, _NEXT_REVIEW_RE):
-        match = pattern.search(text)
-        found.append(parse_date(match.group("date")) if match else None)
-    return found[0], found[1]
-
-
-def _without_review_lines(blocks: Blocks) -> Blocks:
-    """The review lines, when the extractor kept them, are metadata, not article text."""
-    return [
-        b
-        for b in blocks
-        if not (
-            b.kind == "paragraph"
-            and (_REVIEWED_RE.search(b.text) or _NEXT_REVIEW_RE.search(b.text))
-        )
-    ]
+    (NHS-style pages put them below the article, where the extractor does not look), read
+    by the same rule as text pages (kb.importer.rules, review-dates)."""
+    text = _TAG_RE.sub("\n", _INLINE_TAG_RE.sub("", html))
+    lines = [Block("line", " ".join(line.split())) for line in text.split("\n") if line.strip()]
+    found = {b.kind: review_date(b) for b in recover_review_dates(lines)}
+    return found.get("reviewed"), found.get("next_review")
 
 
 def import_html(html: str, source: str, slug: str | None = None) -> ImportedArticle:
@@ -185,11 +168,11 @@ def import_html(html: str, source: str, slug: str | None = None) -> ImportedArti
     # The page's own h1 is the title, not a section.
     blocks = [b for b in blocks if not (b.kind == "heading" and b.level == 1)]
     reviewed, next_review = _review_dates(html)
-    blocks = clean(_without_review_lines(blocks), "html")
+    blocks = clean(blocks, "html")
     published = parse_date(doc.get("date") or "") if doc.get("date") else None
     if published is not None and published == reviewed:
         published = None  # the only date on the page is its review date
-    article = build_article(
+    return build_article(
         blocks,
         source,
         title=title or None,
@@ -197,9 +180,6 @@ def import_html(html: str, source: str, slug: str | None = None) -> ImportedArti
         published=published,
         slug=slug,
         url=doc.get("url") or None,
+        reviewed=reviewed,
+        next_review=next_review,
     )
-    if reviewed or next_review:
-        from dataclasses import replace
-
-        article = replace(article, reviewed=reviewed, next_review=next_review)
-    return article

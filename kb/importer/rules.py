@@ -239,17 +239,19 @@ def review_date(block: Block) -> date | None:
     return parse_date(match.group(1)) if match else None
 
 
-def _recover_review_dates(blocks: Blocks) -> Blocks:
+def recover_review_dates(blocks: Blocks) -> Blocks:
     """Recover "Page last reviewed: 14 March 2024" / "Next review due: 14 March 2027".
 
     NHS-style pages state when the page was last reviewed and when it is next due under the
     article; they become the article's ``reviewed`` and ``next_review``. The first line of
-    each that holds a readable date counts; they are metadata, not article text.
+    each that holds a readable date counts; they are metadata, not article text. (HTML
+    pages: the same lines, wherever the extractor left them; kb.importer.html also reads
+    them from the whole page.)
     """
     out = list(blocks)
     for kind in ("reviewed", "next_review"):
         for i, block in enumerate(out):
-            if block.kind == "line" and review_date(replace(block, kind=kind)):
+            if block.kind in ("line", "paragraph") and review_date(replace(block, kind=kind)):
                 out[i] = replace(block, kind=kind)
                 break
     return out
@@ -683,7 +685,7 @@ RULES: tuple[Rule, ...] = (
     Rule("whitespace", _drop_whitespace),
     Rule("scroll-to-top", _drop_scroll_to_top, WEB_FORMATS),
     Rule("cookie-banner", _drop_cookie_banner, TEXT),
-    Rule("review-dates", _recover_review_dates, TEXT),
+    Rule("review-dates", recover_review_dates, WEB_FORMATS),
     Rule("end-of-article", _drop_after_end_of_article, WEB_FORMATS),
     Rule("advertisement", _drop_advertisements, WEB_FORMATS),
     Rule("share-buttons", _drop_share_buttons, WEB_FORMATS),

@@ -248,15 +248,15 @@ class KnowledgeBase:
             article_title=article.title,
             article_url=article.url,
             score=round(float(score), 4),
-            snippet=self.snippet(section, parsed.highlight_terms, parsed.highlight_phrases),
+            snippet=self.snippet(section, parsed.highlight_terms, phrases=parsed.highlight_phrases),
         )
 
     def snippet(
         self,
         section: Section,
         terms: frozenset[str],
-        phrases: frozenset[tuple[str, ...]] = frozenset(),
         maxchars: int = SNIPPET_MAXCHARS,
+        phrases: frozenset[tuple[str, ...]] = frozenset(),
     ) -> str:
         """HTML snippet of a section: its best fragment for `terms` (and the multi-word
         `phrases`, marked only where whole), matches in <mark>."""
