@@ -78,7 +78,13 @@ class HyphenAwareTokenizer(Tokenizer):
             return token
 
         for match in WORD_RE.finditer(value):
-            word = POSSESSIVE_RE.sub("", match.group())
+            word = match.group()
+            if "-" not in word and "'" not in word and "’" not in word:
+                # Most words: no hyphen or apostrophe, one token (the fast path of a build).
+                yield emit(word, match.start(), match.end())
+                pos += 1
+                continue
+            word = POSSESSIVE_RE.sub("", word)
             parts = [
                 (re.sub(r"['’]", "", m.group()), match.start() + m.start(), match.start() + m.end())
                 for m in re.finditer(r"[^-]+", word)
@@ -238,3 +244,39 @@ def contains_sequence(haystack: list[str] | tuple[str, ...], needle: tuple[str, 
         haystack[i] == first and tuple(haystack[i : i + n]) == needle
         for i in range(len(haystack) - n + 1)
     )
+
+
+class AnalyzedText(str):
+    """A field value whose analysis a build has done already: the text, with its
+    (term, position) list in `terms`, which `ReplayAnalyzer` hands to Whoosh as tokens."""
+
+    terms: list[tuple[str, int]]
+
+    def __new__(cls, text: str, terms: list[tuple[str, int]]):
+        value = super().__new__(cls, text)
+        value.terms = terms
+        return value
+
+
+class ReplayAnalyzer:
+    """Wraps a field's analyzer while a build writes: an `AnalyzedText` value is replayed
+    from its terms instead of being analysed a second time; any other value is analysed.
+
+    Only for the writer's copy of the schema during a build (see kb.index): the schema
+    stored in the index keeps the real analyzer, which queries use.
+    """
+
+    def __init__(self, analyzer):
+        self.analyzer = analyzer
+
+    def __call__(self, value, positions=False, boosts=False, **kwargs):
+        if not isinstance(value, AnalyzedText):
+            yield from self.analyzer(value, positions=positions, boosts=boosts, **kwargs)
+            return
+        token = Token(positions, removestops=True)
+        token.boost = 1.0
+        token.stopped = False
+        for text, pos in value.terms:
+            token.text = text
+            token.pos = pos
+            yield token

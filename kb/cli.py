@@ -175,15 +175,15 @@ def _load_corpus_or_fail(corpus_dir: str, taxonomy, *, tag: bool = True, progres
     return tag_articles(articles, taxonomy) if tag else articles
 
 
-def _build_digest(corpus_dir: str, taxonomy) -> str:
+def _build_digest(corpus_dir: str, taxonomy, digests=None) -> str:
     """What a build is made from: the corpus files and the taxonomy data."""
     import hashlib
-    import json
 
     from kb.corpus import corpus_digest
+    from kb.index import taxonomy_digest
 
-    data = json.dumps(taxonomy.data, sort_keys=True, default=str).encode()
-    return hashlib.sha256(corpus_digest(corpus_dir).encode() + b"\0" + data).hexdigest()
+    corpus = corpus_digest(corpus_dir, digests)
+    return hashlib.sha256(f"{corpus}\0{taxonomy_digest(taxonomy)}".encode()).hexdigest()
 
 
 @main.command()
@@ -285,52 +285,74 @@ class _Phases:
         )
 
 
-def build_from_corpus(corpus_dir: str, index_dir: str, show_progress: bool) -> str:
+def build_from_corpus(
+    corpus_dir: str, index_dir: str, show_progress: bool, full: bool = False
+) -> str:
     """Validate the corpus, then build and switch in a new index. Returns a summary line.
 
-    With `show_progress`, each phase (reading, assigning topics, indexing, committing,
-    writing the build) is reported on stderr as it starts and ends.
+    Unless `full`, a build starts from the live one when it can (kb.index.previous_build):
+    only files whose content digest changed are read and indexed again. With
+    `show_progress`, each phase (reading, indexing, committing, writing the build) is
+    reported on stderr as it starts and ends.
     """
-    from pathlib import Path
-
-    from kb.index import build_index
+    from kb.corpus import CorpusError, file_digests, load_corpus
+    from kb.index import build_index, previous_build
 
     phases = _Phases(show_progress)
     taxonomy = _taxonomy()
     phases("reading the corpus")
-    files = len(list(Path(corpus_dir).glob("*.md"))) if Path(corpus_dir).is_dir() else 0
-    with phases.bar(files, "Reading articles") as bar:
-        articles = _load_corpus_or_fail(corpus_dir, taxonomy, tag=False, progress=bar.update)
-    digest = _build_digest(corpus_dir, taxonomy)
+    try:
+        digests = file_digests(corpus_dir)
+        previous = None if full else previous_build(index_dir, taxonomy)
+        reuse = previous.reusable(digests) if previous else {}
+        with phases.bar(len(digests), "Reading articles") as bar:
+            articles = load_corpus(corpus_dir, taxonomy, progress=bar.update, reuse=reuse)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from None
     with phases.bar(len(articles), "Indexing articles") as bar:
         build = build_index(
             articles,
             index_dir,
             progress=bar.update,
-            corpus_digest=digest,
+            corpus_digest=_build_digest(corpus_dir, taxonomy, digests),
             taxonomy=taxonomy,
             phase=phases,
+            files=digests,
+            previous=previous,
         )
     phases.end()
     sections = sum(len(a.sections) for a in articles)
-    return f"built {build.name}: {len(articles)} articles, {sections} sections -> {index_dir}"
+    how = (
+        f"updated {len(articles) - len(reuse)} of {len(articles)} articles"
+        if previous
+        else f"{len(articles)} articles"
+    )
+    return f"built {build.name}: {how}, {sections} sections -> {index_dir}"
 
 
 @main.command()
 @corpus_option("Directory of Markdown articles.")
 @index_option
-def build(corpus_dir: str, index_dir: str) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Index every article again instead of only the files that changed.",
+)
+def build(corpus_dir: str, index_dir: str, full: bool) -> None:
     """Build the search index from the corpus, atomically.
 
     The new index is written beside the live one and switched in only when complete; a
     corpus error stops the build with `path:line: message` and leaves the live index alone.
+    Builds are incremental: files whose content digest is unchanged since the live build
+    are neither read nor indexed again (a new taxonomy or kb version forces a full build).
 
     \b
     Example:
       kb build --corpus corpus/ --index index/
+      kb build --full
     """
     cli_settings()
-    click.echo(build_from_corpus(corpus_dir, index_dir, show_progress=True))
+    click.echo(build_from_corpus(corpus_dir, index_dir, show_progress=True, full=full))
 
 
 @main.command()
@@ -423,12 +445,15 @@ def export_sections(corpus_dir: str, fmt: str, topic: str | None, article: str |
     help="Where clinics reach this kb (default: KB_PUBLIC_URL, else http://127.0.0.1:5000).",
 )
 def widget_snippet(base_url: str | None) -> None:
-    """Print the tag that embeds the search widget, pinned to this release with SRI.
+    """Print the tag that embeds the search widget, pinned to this release with SRI, and a
+    <noscript> search form for visitors without JavaScript.
 
     The script URL names this exact version (/widget/<version>/kb-search.js, served as
     immutable) and `integrity` holds its SHA-384, so a browser refuses the file if it ever
     differs. For fixes within the major version without changing the tag, use
-    /widget/v<major>/kb-search.js without `integrity`.
+    /widget/v<major>/kb-search.js without `integrity`. The <noscript> form is plain HTML (a
+    label, a search box and a button, no style) that sends the query to kb's results page,
+    <base>/search.
 
     \b
     Example:
@@ -436,6 +461,7 @@ def widget_snippet(base_url: str | None) -> None:
     """
     import base64
     import hashlib
+    from html import escape
     from pathlib import Path
 
     from kb import __version__
@@ -445,11 +471,18 @@ def widget_snippet(base_url: str | None) -> None:
         raise click.BadParameter(f"{base!r} is not an http(s) URL", param_hint="--base-url")
     script = Path(__file__).parent / "static" / "widget" / "kb-search.js"
     digest = base64.b64encode(hashlib.sha384(script.read_bytes()).digest()).decode()
+    attr = escape(base, quote=True)  # safe inside an attribute whatever the URL holds
     click.echo(
-        f'<script src="{base}/widget/{__version__}/kb-search.js"\n'
+        f'<script src="{attr}/widget/{__version__}/kb-search.js"\n'
         f'        integrity="sha384-{digest}"\n'
         '        crossorigin="anonymous"\n'
-        f'        data-kb-api="{base}"></script>'
+        f'        data-kb-api="{attr}"></script>\n'
+        "<noscript>\n"
+        f'  <form role="search" method="get" action="{attr}/search">\n'
+        '    <label>Search the knowledge base <input type="search" name="q"></label>\n'
+        '    <button type="submit">Search</button>\n'
+        "  </form>\n"
+        "</noscript>"
     )
 
 

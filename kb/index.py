@@ -14,23 +14,25 @@ The corpus snapshot (corpus.json) travels with the build, so a server needs only
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 
-from kb.analysis import make_analyzer, vocabulary_analyzer
+from kb.analysis import AnalyzedText, ReplayAnalyzer, make_analyzer, vocabulary_analyzer
 from kb.models import Article, Section
 from kb.taxonomy import Taxonomy, TaxonomyError, load_taxonomy, parse_taxonomy
-from kb.topics import tag_articles
+from kb.topics import analyzed_terms, assign_topics
 
 CURRENT_FILE = "CURRENT"
 BUILDS_DIR = "builds"
@@ -40,6 +42,13 @@ TAXONOMY_FILE = "taxonomy.json"
 KEEP_OLD_BUILDS = 2  # servers may still be reading the previous build for a moment
 TITLE_BOOST = 2.0
 BREADCRUMB_BOOST = 0.5
+# What a build stores and how it analyses: a build of another format is never updated in
+# place by an incremental build (the next build is a full one).
+BUILD_FORMAT = 2
+# Whoosh's in-memory posting pool before it spills sorted runs to disk (and merges them).
+WRITER_LIMIT_MB = 512
+REPLAYED_FIELDS = ("title", "body")
+OWN_FILES = {SNAPSHOT_FILE, META_FILE, TAXONOMY_FILE}
 
 
 class IndexNotFound(Exception):
@@ -67,16 +76,29 @@ def make_schema(taxonomy: Taxonomy) -> Schema:
     )
 
 
-def section_document(section: Section, article: Article) -> dict:
-    """The Whoosh document for one section (the article title joins the breadcrumb)."""
+def section_document(
+    section: Section,
+    article: Article,
+    title_terms: list[tuple[str, int]] | None = None,
+    body_terms: list[tuple[str, int]] | None = None,
+) -> dict:
+    """The Whoosh document for one section (the article title joins the breadcrumb).
+
+    With `title_terms`/`body_terms` (a build's one analysis of them), those fields are
+    handed over already analysed (kb.analysis.AnalyzedText)."""
     parents = section.breadcrumb[:-1] if section.anchor != "introduction" else ()
+    title, body = section.title, section.text
+    if title_terms is not None:
+        title = AnalyzedText(title, title_terms)
+    if body_terms is not None:
+        body = AnalyzedText(body, body_terms)
     return {
         "id": section.id,
         "article": section.article,
         "topics": ",".join(section.topics),
-        "title": section.title,
+        "title": title,
         "breadcrumb": " ".join((article.title, *parents)),
-        "body": section.text,
+        "body": body,
         "position": section.position,
         "vocabulary": f"{section.title}\n{section.text}",
     }
@@ -90,6 +112,50 @@ def _json_default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+def taxonomy_digest(taxonomy: Taxonomy) -> str:
+    """A fingerprint of the taxonomy's data: another taxonomy means another analysis."""
+    data = json.dumps(taxonomy.data, sort_keys=True, default=str).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class PreviousBuild:
+    """The live build, when a new build can start from it (same format and taxonomy)."""
+
+    path: Path
+    meta: dict
+    articles: list[Article]
+    snapshot: list[dict]  # corpus.json as read: the stored form of `articles`, in order
+
+    def reusable(self, digests: Mapping[str, str]) -> dict[str, Article]:
+        """Articles of files whose bytes are unchanged, by file name (kb.corpus reuses them)."""
+        files = self.meta["files"]
+        out = {}
+        for article in self.articles:
+            name = Path(article.path).name
+            if name in digests and files.get(name) == digests[name]:
+                out[name] = article
+        return out
+
+
+def previous_build(index_dir: str | Path, taxonomy: Taxonomy) -> PreviousBuild | None:
+    """The live build if the next build may update it instead of starting over: it is
+    readable, made by this build format and with the same taxonomy; else None."""
+    try:
+        build = current_build(index_dir)
+        meta = json.loads((build / META_FILE).read_text(encoding="utf-8"))
+        if (
+            meta.get("format") != BUILD_FORMAT
+            or meta.get("taxonomy_digest") != taxonomy_digest(taxonomy)
+            or not isinstance(meta.get("files"), dict)
+        ):
+            return None
+        snapshot = json.loads((build / SNAPSHOT_FILE).read_text(encoding="utf-8"))
+        return PreviousBuild(build, meta, articles_from_snapshot(snapshot), snapshot)
+    except (IndexNotFound, OSError, ValueError, TypeError, KeyError):
+        return None  # anything odd about the live build: a full build is always safe
+
+
 def build_index(
     articles: Iterable[Article],
     index_dir: str | Path,
@@ -97,18 +163,30 @@ def build_index(
     corpus_digest: str | None = None,
     taxonomy: Taxonomy | None = None,
     phase: Callable[[str], None] | None = None,
+    *,
+    files: Mapping[str, str] | None = None,
+    previous: PreviousBuild | None = None,
 ) -> Path:
     """Write a complete new build, then switch CURRENT to it. Returns the build directory.
 
-    The build step: sections are tagged with topics (kb.topics) from `taxonomy` (default:
-    the packaged one), which is stored in the build beside the index and the corpus.
-    `phase` is told each phase as it starts ("assigning topics", "indexing", "committing",
-    "writing the build"); `progress` is called with 1 after each article indexed.
+    Each section's title and body are analysed once: the terms give its topics (kb.topics,
+    from `taxonomy`, default the packaged one; a front-matter override wins) and are what
+    Whoosh indexes. The taxonomy and the tagged corpus are stored beside the index.
+
+    With `previous` (see `previous_build`), the new build starts as a copy of that build's
+    index (hard links: Whoosh never rewrites a segment file) and only the articles that
+    are not the very objects of `previous.articles` (new or changed files) are indexed,
+    after deleting the documents of every article that changed or went; otherwise the
+    whole corpus is indexed. Either way the new build is complete in its own directory
+    before CURRENT names it. `files` (file name -> digest) is stored for the next build.
+
+    `phase` is told each phase as it starts ("analysing and indexing", "committing", "writing the
+    build"); `progress` is called with 1 after each article indexed or kept.
     """
     phase = phase or (lambda _name: None)
+    progress = progress or (lambda _n: None)
     taxonomy = taxonomy or load_taxonomy()
-    phase("assigning topics")
-    articles = tag_articles(articles, taxonomy)
+    articles = list(articles)
     index_dir = Path(index_dir)
     builds = index_dir / BUILDS_DIR
     builds.mkdir(parents=True, exist_ok=True)
@@ -116,14 +194,31 @@ def build_index(
     work = builds / f".tmp-{name}"
     work.mkdir()
     try:
-        phase("indexing")
-        ix = whoosh_index.create_in(str(work), make_schema(taxonomy))
-        writer = ix.writer(limitmb=256)
+        phase("analysing and indexing")
+        if previous is None:
+            ix = whoosh_index.create_in(str(work), make_schema(taxonomy))
+            kept: dict[int, dict] = {}
+        else:
+            _link_index_files(previous.path, work)
+            ix = whoosh_index.open_dir(str(work))
+            # Unchanged articles are the previous build's own objects (kb.corpus reuses
+            # them); each one's stored form is written again as it was read.
+            kept = {id(a): raw for a, raw in zip(previous.articles, previous.snapshot, strict=True)}
+        writer = ix.writer(limitmb=WRITER_LIMIT_MB)
         try:
-            for article in articles:
-                for section in article.sections:
-                    writer.add_document(**section_document(section, article))
-                if progress:
+            if previous is not None:
+                keep = {a.slug for a in articles if id(a) in kept}
+                for slug in {a.slug for a in previous.articles} - keep:
+                    writer.delete_by_term("article", slug)
+            with _replaying(writer):
+                analyzer = writer.schema["body"].analyzer.analyzer
+                snapshot = []
+                for article in articles:
+                    if id(article) in kept:  # indexed, and tagged, by the previous build
+                        snapshot.append(kept[id(article)])
+                    else:
+                        tagged = _index_article(writer, article, taxonomy, analyzer)
+                        snapshot.append(asdict(tagged))
                     progress(1)
         except BaseException:
             writer.cancel()
@@ -132,21 +227,7 @@ def build_index(
         writer.commit()
         ix.close()
         phase("writing the build")
-        snapshot = [asdict(a) for a in articles]
-        (work / SNAPSHOT_FILE).write_text(
-            json.dumps(snapshot, default=_json_default, ensure_ascii=False), encoding="utf-8"
-        )
-        (work / TAXONOMY_FILE).write_text(
-            json.dumps(taxonomy.data, ensure_ascii=False, default=str), encoding="utf-8"
-        )
-        meta = {
-            "build": name,
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "articles": len(articles),
-            "sections": sum(len(a.sections) for a in articles),
-            "corpus_digest": corpus_digest,
-        }
-        (work / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+        _write_build_files(work, snapshot, taxonomy, name, corpus_digest, files)
         final = builds / name
         os.replace(work, final)
         _write_current(index_dir, name)
@@ -155,6 +236,74 @@ def build_index(
         raise
     _prune_old_builds(index_dir, keep=name)
     return final
+
+
+def _index_article(writer, article: Article, taxonomy: Taxonomy, analyzer) -> Article:
+    """Add an article's sections to the writer; returns the article with topics assigned."""
+    sections = []
+    for section in article.sections:
+        title_terms = analyzed_terms(section.title, analyzer)
+        body_terms = analyzed_terms(section.text, analyzer)
+        if article.topics is None:  # else the front-matter override is already applied
+            topics = assign_topics(section, taxonomy, title_terms, body_terms)
+            section = replace(section, topics=topics)
+        writer.add_document(**section_document(section, article, title_terms, body_terms))
+        sections.append(section)
+    return replace(article, sections=tuple(sections))
+
+
+@contextmanager
+def _replaying(writer):
+    """While documents are added, the writer's title and body analyzers replay terms a
+    build analysed already; the real ones are back before commit stores the schema."""
+    fields = [writer.schema[name] for name in REPLAYED_FIELDS]
+    originals = [field.analyzer for field in fields]
+    for field in fields:
+        field.analyzer = ReplayAnalyzer(field.analyzer)
+    try:
+        yield
+    finally:
+        for field, original in zip(fields, originals, strict=True):
+            field.analyzer = original
+
+
+def _link_index_files(source: Path, target: Path) -> None:
+    """Hard-link (else copy) the Whoosh files of a build into a new build directory."""
+    for path in source.iterdir():
+        if not path.is_file() or path.name in OWN_FILES or path.name.endswith("_LOCK"):
+            continue
+        try:
+            os.link(path, target / path.name)
+        except OSError:  # another file system, or no hard links here
+            shutil.copy2(path, target / path.name)
+
+
+def _write_build_files(
+    work: Path,
+    snapshot: list[dict],
+    taxonomy: Taxonomy,
+    name: str,
+    corpus_digest: str | None,
+    files: Mapping[str, str] | None,
+) -> None:
+    """corpus.json (the tagged articles, as dicts), taxonomy.json and meta.json."""
+    (work / SNAPSHOT_FILE).write_text(
+        json.dumps(snapshot, default=_json_default, ensure_ascii=False), encoding="utf-8"
+    )
+    (work / TAXONOMY_FILE).write_text(
+        json.dumps(taxonomy.data, ensure_ascii=False, default=str), encoding="utf-8"
+    )
+    meta = {
+        "build": name,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "articles": len(snapshot),
+        "sections": sum(len(a["sections"]) for a in snapshot),
+        "corpus_digest": corpus_digest,
+        "format": BUILD_FORMAT,
+        "taxonomy_digest": taxonomy_digest(taxonomy),
+        "files": dict(files) if files is not None else None,
+    }
+    (work / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
 
 
 def _write_current(index_dir: Path, name: str) -> None:

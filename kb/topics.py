@@ -25,17 +25,26 @@ from kb.taxonomy import (  # noqa: F401 - re-exported for callers of kb.topics
 STRONG, WEAK, THRESHOLD, HEADING_FACTOR = 3, 1, 3, 3
 
 
+Terms = list[tuple[str, int]]
+
+
+def analyzed_terms(text: str, analyzer) -> Terms:
+    """(term, position) of a text, as the index sees it: a build analyses each title and
+    body once and hands the same terms to topic assignment and to the index."""
+    return [(t.text, t.pos) for t in analyzer(text, positions=True)]
+
+
 class _Positions:
     """The analyzed terms of a text by position (a hyphenated word's joined form shares its
     first part's position), so "Transference-Focused Psychotherapy" holds the sequence
     transference, focused, psychotherapy; with each term's positions for fast lookup."""
 
-    def __init__(self, text: str, analyzer):
+    def __init__(self, terms: Terms):
         by_position: dict[int, set[str]] = {}
         self.where: dict[str, list[int]] = {}
-        for token in analyzer(text, positions=True):
-            by_position.setdefault(token.pos, set()).add(token.text)
-            self.where.setdefault(token.text, []).append(token.pos)
+        for text, pos in terms:
+            by_position.setdefault(pos, set()).add(text)
+            self.where.setdefault(text, []).append(pos)
         self.at = by_position
 
     def count(self, variants: tuple[tuple[str, ...], ...]) -> int:
@@ -66,31 +75,52 @@ def _analyzed_topics(taxonomy: Taxonomy) -> tuple[tuple[str, tuple, tuple], ...]
     )
 
 
-def topic_scores(section: Section, taxonomy: Taxonomy) -> dict[str, int]:
-    """Score every topic for a section; see the assignment rule in taxonomy.yaml."""
+def topic_scores(
+    section: Section,
+    taxonomy: Taxonomy,
+    title_terms: Terms | None = None,
+    body_terms: Terms | None = None,
+) -> dict[str, int]:
+    """Score every topic for a section; see the assignment rule in taxonomy.yaml.
+
+    `title_terms` and `body_terms` are the section's analyzed terms when the caller has
+    them already (a build); otherwise they are computed here."""
     analyzer = analyzer_for(taxonomy)
-    title_terms = _Positions(section.title, analyzer)
-    body_terms = _Positions(section.text, analyzer)
+    if title_terms is None:
+        title_terms = analyzed_terms(section.title, analyzer)
+    if body_terms is None:
+        body_terms = analyzed_terms(section.text, analyzer)
+    title_positions, body_positions = _Positions(title_terms), _Positions(body_terms)
     scores: dict[str, int] = {}
     for topic_id, strong, weak in _analyzed_topics(taxonomy):
         score = 0
         for phrases, weight in ((strong, STRONG), (weak, WEAK)):
             for phrase in phrases:
                 score += weight * (
-                    HEADING_FACTOR * title_terms.count(phrase) + body_terms.count(phrase)
+                    HEADING_FACTOR * title_positions.count(phrase) + body_positions.count(phrase)
                 )
         if score:
             scores[topic_id] = score
     return scores
 
 
-def assign_topics(section: Section, taxonomy: Taxonomy | None = None) -> tuple[str, ...]:
+def assign_topics(
+    section: Section,
+    taxonomy: Taxonomy | None = None,
+    title_terms: Terms | None = None,
+    body_terms: Terms | None = None,
+) -> tuple[str, ...]:
     """Topics whose score reaches the threshold, strongest first (ties by taxonomy order)."""
     taxonomy = taxonomy or load_taxonomy()
-    scores = topic_scores(section, taxonomy)
-    order = {t.id: i for i, t in enumerate(taxonomy.topics)}
+    scores = topic_scores(section, taxonomy, title_terms, body_terms)
+    order = _topic_order(taxonomy)
     chosen = [t for t, s in scores.items() if s >= THRESHOLD]
     return tuple(sorted(chosen, key=lambda t: (-scores[t], order[t])))
+
+
+@lru_cache(maxsize=4)
+def _topic_order(taxonomy: Taxonomy) -> dict[str, int]:
+    return {t.id: i for i, t in enumerate(taxonomy.topics)}
 
 
 def tag_article(article: Article, taxonomy: Taxonomy) -> Article:

@@ -155,8 +155,7 @@ def test_kb_build_reports_each_phase_from_the_first_second(make_article, tmp_pat
     phases = [line for line in result.stderr.splitlines() if line.endswith("...")]
     assert phases == [
         "kb build: reading the corpus...",
-        "kb build: assigning topics...",
-        "kb build: indexing...",
+        "kb build: analysing and indexing...",
         "kb build: committing...",
         "kb build: writing the build...",
     ]

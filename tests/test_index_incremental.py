@@ -1,0 +1,179 @@
+"""Incremental builds: `kb build` re-reads and re-indexes only the files whose content changed.
+
+Each test builds through the `kb build` command (as people run it), changes the corpus, builds
+again and checks the new build: what the summary line says was updated, what search finds,
+what the corpus snapshot holds, and that an incremental build answers like a full one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import main
+from kb.index import BUILDS_DIR, META_FILE, SNAPSHOT_FILE, current_build
+from kb.search import KnowledgeBase
+from tests.helpers import write_article
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "dbt.md", "## Skills\n\nDialectical behavior therapy teaches skills.\n")
+    write_article(
+        corpus, "mbt.md", "## Mentalizing\n\nMentalization-based treatment for families.\n"
+    )
+    write_article(corpus, "sleep.md", "## Rest\n\nSleep hygiene and insomnia.\n")
+    return corpus
+
+
+def build(corpus, index, *extra: str) -> str:
+    result = CliRunner().invoke(
+        main, ["build", "--corpus", str(corpus), "--index", str(index), *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
+def ids(index, query: str) -> list[str]:
+    kb = KnowledgeBase(current_build(index))
+    try:
+        return [hit.section.id for hit in kb.search(query, limit=50).hits]
+    finally:
+        kb.close()
+
+
+def snapshot(index) -> dict[str, dict]:
+    data = json.loads((current_build(index) / SNAPSHOT_FILE).read_text(encoding="utf-8"))
+    return {article["slug"]: article for article in data}
+
+
+def test_first_build_is_full_and_an_unchanged_corpus_updates_nothing(corpus, tmp_path):
+    index = tmp_path / "index"
+    assert ": 3 articles, 3 sections" in build(corpus, index)
+    first = current_build(index)
+    line = build(corpus, index)
+    assert ": updated 0 of 3 articles, 3 sections" in line
+    # Still a new, complete build switched in atomically.
+    assert current_build(index) != first
+    meta = json.loads((current_build(index) / META_FILE).read_text(encoding="utf-8"))
+    assert sorted(meta["files"]) == ["dbt.md", "mbt.md", "sleep.md"]
+    assert ids(index, "skills") == ["dbt:skills"]
+
+
+def test_edit_one_article(corpus, tmp_path):
+    index = tmp_path / "index"
+    build(corpus, index)
+    write_article(corpus, "sleep.md", "## Rest\n\nTelehealth appointments at night.\n")
+    assert ": updated 1 of 3 articles" in build(corpus, index)
+    assert ids(index, "telehealth") == ["sleep:rest"]
+    assert ids(index, "insomnia") == []  # the old text is gone from the index
+    assert ids(index, "skills") == ["dbt:skills"]  # the others are still there
+    assert snapshot(index)["sleep"]["sections"][0]["text"] == "Telehealth appointments at night."
+
+
+def test_add_an_article(corpus, tmp_path):
+    index = tmp_path / "index"
+    build(corpus, index)
+    write_article(corpus, "grief.md", "## Loss\n\nBereavement support groups.\n", title="Grief")
+    assert ": updated 1 of 4 articles, 4 sections" in build(corpus, index)
+    assert ids(index, "bereavement") == ["grief:loss"]
+    assert set(snapshot(index)) == {"dbt", "mbt", "sleep", "grief"}
+
+
+def test_delete_an_article(corpus, tmp_path):
+    index = tmp_path / "index"
+    build(corpus, index)
+    (corpus / "sleep.md").unlink()
+    assert ": updated 0 of 2 articles, 2 sections" in build(corpus, index)
+    assert ids(index, "insomnia") == []
+    assert set(snapshot(index)) == {"dbt", "mbt"}
+    kb = KnowledgeBase(current_build(index))
+    try:
+        assert kb.section_count() == 2
+        assert sum(kb.topic_counts().values()) == sum(len(s.topics) for s in kb.sections.values())
+    finally:
+        kb.close()
+
+
+def test_rename_an_article_file_keeps_one_copy(corpus, tmp_path):
+    index = tmp_path / "index"
+    build(corpus, index)
+    (corpus / "sleep.md").rename(corpus / "sleep-well.md")  # same slug, new file name
+    assert ": updated 1 of 3 articles" in build(corpus, index)
+    assert ids(index, "insomnia") == ["sleep:rest"]  # once, not twice
+    # A new slug too: the old article and its sections are gone.
+    write_article(corpus, "sleep-well.md", "## Rest\n\nSleep hygiene and insomnia.\n", slug="rest")
+    build(corpus, index)
+    assert ids(index, "insomnia") == ["rest:rest"]
+    assert set(snapshot(index)) == {"dbt", "mbt", "rest"}
+
+
+def test_an_incremental_build_answers_like_a_full_one(corpus, tmp_path):
+    index, full = tmp_path / "index", tmp_path / "full"
+    build(corpus, index)
+    write_article(corpus, "mbt.md", "## Mentalizing\n\nMentalization helps families and skills.\n")
+    write_article(corpus, "dbt2.md", "## More skills\n\nDistress tolerance skills.\n")
+    (corpus / "sleep.md").unlink()
+    assert "updated 2 of 3" in build(corpus, index)
+    assert ": 3 articles" in build(corpus, full, "--full")
+    for query in ("skills", "families", "mentalization", "distress tolerance", "insomnia"):
+        assert sorted(ids(index, query)) == sorted(ids(full, query)), query
+    assert snapshot(index) == snapshot(full)
+
+
+def test_full_flag_and_a_new_taxonomy_index_everything(corpus, tmp_path, monkeypatch):
+    index = tmp_path / "index"
+    build(corpus, index)
+    assert ": 3 articles" in build(corpus, index, "--full")
+    # Another taxonomy analyses text differently: the next build starts over by itself.
+    import yaml
+
+    from kb.taxonomy import DEFAULT_TAXONOMY
+
+    data = yaml.safe_load(open(DEFAULT_TAXONOMY, encoding="utf-8"))
+    data["spellings"] = {**(data.get("spellings") or {}), "rested": "rest"}
+    taxonomy = tmp_path / "taxonomy.yaml"
+    taxonomy.write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.setenv("KB_TAXONOMY", str(taxonomy))
+    assert ": 3 articles" in build(corpus, index)
+    assert ": updated 0 of 3" in build(corpus, index)
+
+
+def test_a_bad_file_stops_an_incremental_build_and_leaves_the_live_one(corpus, tmp_path):
+    index = tmp_path / "index"
+    build(corpus, index)
+    live = current_build(index)
+    write_article(corpus, "bad.md", "## Empty\n")
+    result = CliRunner().invoke(main, ["build", "--corpus", str(corpus), "--index", str(index)])
+    assert result.exit_code == 1
+    assert "bad.md:7: empty section 'Empty'" in result.output
+    assert current_build(index) == live
+
+
+def test_a_crash_mid_build_leaves_the_live_build_whole(corpus, tmp_path, monkeypatch):
+    index = tmp_path / "index"
+    build(corpus, index)
+    live = current_build(index)
+    files = {p.name: p.read_bytes() for p in live.iterdir() if p.is_file()}
+    write_article(corpus, "sleep.md", "## Rest\n\nTelehealth appointments at night.\n")
+
+    import kb.index
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(kb.index, "_write_build_files", crash)
+    result = CliRunner().invoke(main, ["build", "--corpus", str(corpus), "--index", str(index)])
+    assert result.exit_code != 0
+    assert current_build(index) == live
+    assert not list((index / BUILDS_DIR).glob(".tmp-*"))
+    # The live build shares its Whoosh files with the new one by hard links: untouched.
+    assert {p.name: p.read_bytes() for p in live.iterdir() if p.is_file()} == files
+    assert ids(index, "insomnia") == ["sleep:rest"]
+    monkeypatch.undo()
+    assert ": updated 1 of 3" in build(corpus, index)
+    assert ids(index, "telehealth") == ["sleep:rest"]
