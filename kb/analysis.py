@@ -191,6 +191,21 @@ def vocabulary_analyzer(spellings: Mapping[str, str] | None = None):
     return HyphenAwareTokenizer(joiner="-") | LowercaseFilter() | SpellingFilter(spellings or {})
 
 
+def vocabulary_words(text: str, spellings: Mapping[str, str] | None = None) -> set[str]:
+    """The set of words `vocabulary_analyzer(spellings)` gives for `text`, computed per
+    distinct word (a build counts each section's words once, for spelling and completions)."""
+    spellings = spellings or {}
+    words: set[str] = set()
+    tokenizer = HyphenAwareTokenizer(joiner="-")
+    for word in set(WORD_RE.findall(text)):
+        if "-" in word or "'" in word or "’" in word:
+            parts = [t.text.lower() for t in tokenizer(word)]
+        else:
+            parts = [word.lower()]
+        words.update(spellings.get(part, part) for part in parts)
+    return words
+
+
 @lru_cache(maxsize=16)
 def analyzer_for(taxonomy: Taxonomy, *, stem: bool = True, stopwords: bool = True):
     """The analyzer made from a taxonomy's spelling and stem tables (cached per taxonomy)."""

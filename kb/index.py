@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
@@ -28,8 +31,9 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.writing import MERGE_SMALL, SegmentWriter
 
-from kb.analysis import AnalyzedText, ReplayAnalyzer, make_analyzer, vocabulary_analyzer
+from kb.analysis import AnalyzedText, ReplayAnalyzer, make_analyzer, vocabulary_words
 from kb.models import Article, Section
 from kb.taxonomy import Taxonomy, TaxonomyError, load_taxonomy, parse_taxonomy
 from kb.topics import analyzed_terms, assign_topics
@@ -39,6 +43,7 @@ BUILDS_DIR = "builds"
 SNAPSHOT_FILE = "corpus.json"
 META_FILE = "meta.json"
 TAXONOMY_FILE = "taxonomy.json"
+VOCABULARY_FILE = "vocabulary.json"
 KEEP_OLD_BUILDS = 2  # servers may still be reading the previous build for a moment
 TITLE_BOOST = 2.0
 BREADCRUMB_BOOST = 0.5
@@ -48,7 +53,10 @@ BUILD_FORMAT = 2
 # Whoosh's in-memory posting pool before it spills sorted runs to disk (and merges them).
 WRITER_LIMIT_MB = 512
 REPLAYED_FIELDS = ("title", "body")
-OWN_FILES = {SNAPSHOT_FILE, META_FILE, TAXONOMY_FILE}
+# Builds of this many sections to index (or more) are indexed by one process per core.
+PARALLEL_MIN_SECTIONS = 2000
+MAX_WORKERS = 8
+OWN_FILES = {SNAPSHOT_FILE, META_FILE, TAXONOMY_FILE, VOCABULARY_FILE}
 
 
 class IndexNotFound(Exception):
@@ -62,8 +70,6 @@ def make_schema(taxonomy: Taxonomy) -> Schema:
     analyzer of the build it opens and can never analyze queries differently.
     """
     analyzer = make_analyzer(taxonomy.spellings, taxonomy.stems)
-    # Unstemmed words, for spelling correction and as-you-type completion.
-    vocabulary = vocabulary_analyzer(taxonomy.spellings)
     return Schema(
         id=ID(unique=True, stored=True),
         article=ID(),
@@ -72,7 +78,6 @@ def make_schema(taxonomy: Taxonomy) -> Schema:
         breadcrumb=TEXT(analyzer=analyzer, field_boost=BREADCRUMB_BOOST, phrase=True),
         body=TEXT(analyzer=analyzer, phrase=True),
         position=NUMERIC(sortable=True),
-        vocabulary=TEXT(analyzer=vocabulary, phrase=False),
     )
 
 
@@ -100,7 +105,6 @@ def section_document(
         "breadcrumb": " ".join((article.title, *parents)),
         "body": body,
         "position": section.position,
-        "vocabulary": f"{section.title}\n{section.text}",
     }
 
 
@@ -127,6 +131,10 @@ class PreviousBuild:
     articles: list[Article]
     snapshot: list[dict]  # corpus.json as read: the stored form of `articles`, in order
 
+    def vocabulary(self) -> Counter[str]:
+        """The build's word -> number of sections table."""
+        return Counter(json.loads((self.path / VOCABULARY_FILE).read_text(encoding="utf-8")))
+
     def reusable(self, digests: Mapping[str, str]) -> dict[str, Article]:
         """Articles of files whose bytes are unchanged, by file name (kb.corpus reuses them)."""
         files = self.meta["files"]
@@ -148,6 +156,7 @@ def previous_build(index_dir: str | Path, taxonomy: Taxonomy) -> PreviousBuild |
             meta.get("format") != BUILD_FORMAT
             or meta.get("taxonomy_digest") != taxonomy_digest(taxonomy)
             or not isinstance(meta.get("files"), dict)
+            or not (build / VOCABULARY_FILE).is_file()
         ):
             return None
         snapshot = json.loads((build / SNAPSHOT_FILE).read_text(encoding="utf-8"))
@@ -166,6 +175,7 @@ def build_index(
     *,
     files: Mapping[str, str] | None = None,
     previous: PreviousBuild | None = None,
+    workers: int | None = None,
 ) -> Path:
     """Write a complete new build, then switch CURRENT to it. Returns the build directory.
 
@@ -198,36 +208,41 @@ def build_index(
         if previous is None:
             ix = whoosh_index.create_in(str(work), make_schema(taxonomy))
             kept: dict[int, dict] = {}
+            vocabulary: Counter[str] = Counter()
         else:
             _link_index_files(previous.path, work)
             ix = whoosh_index.open_dir(str(work))
             # Unchanged articles are the previous build's own objects (kb.corpus reuses
             # them); each one's stored form is written again as it was read.
             kept = {id(a): raw for a, raw in zip(previous.articles, previous.snapshot, strict=True)}
+            vocabulary = previous.vocabulary()
+        current = {id(a) for a in articles}
+        todo = [a for a in articles if id(a) not in kept]
+        progress(len(articles) - len(todo))
         writer = ix.writer(limitmb=WRITER_LIMIT_MB)
         try:
             if previous is not None:
-                keep = {a.slug for a in articles if id(a) in kept}
-                for slug in {a.slug for a in previous.articles} - keep:
-                    writer.delete_by_term("article", slug)
-            with _replaying(writer):
-                analyzer = writer.schema["body"].analyzer.analyzer
-                snapshot = []
-                for article in articles:
-                    if id(article) in kept:  # indexed, and tagged, by the previous build
-                        snapshot.append(kept[id(article)])
-                    else:
-                        tagged = _index_article(writer, article, taxonomy, analyzer)
-                        snapshot.append(asdict(tagged))
-                    progress(1)
+                for article, raw in zip(previous.articles, previous.snapshot, strict=True):
+                    if id(article) not in current:  # changed, renamed or gone
+                        writer.delete_by_term("article", article.slug)
+                        for section in raw["sections"]:
+                            vocabulary.subtract(_section_words(section, taxonomy))
+            procs = _worker_count(sum(len(a.sections) for a in todo), workers)
+            if procs > 1:
+                indexed, words, segments = _index_in_parallel(work, todo, taxonomy, procs, progress)
+            else:
+                indexed, words = _index_articles(writer, todo, taxonomy, progress)
+                segments = []
         except BaseException:
             writer.cancel()
             raise
+        vocabulary.update(words)
+        snapshot = [kept[id(a)] if id(a) in kept else indexed[a.slug] for a in articles]
         phase("committing")
-        writer.commit()
+        writer.commit(mergetype=lambda w, existing: MERGE_SMALL(w, existing) + segments)
         ix.close()
         phase("writing the build")
-        _write_build_files(work, snapshot, taxonomy, name, corpus_digest, files)
+        _write_build_files(work, snapshot, +vocabulary, taxonomy, name, corpus_digest, files)
         final = builds / name
         os.replace(work, final)
         _write_current(index_dir, name)
@@ -236,6 +251,112 @@ def build_index(
         raise
     _prune_old_builds(index_dir, keep=name)
     return final
+
+
+def _section_words(section: dict | Section, taxonomy: Taxonomy) -> set[str]:
+    """The vocabulary words of one section (stored form or Section): title and text."""
+    if isinstance(section, dict):
+        title, text = section["title"], section["text"]
+    else:
+        title, text = section.title, section.text
+    return vocabulary_words(f"{title}\n{text}", taxonomy.spellings)
+
+
+def _worker_count(sections: int, workers: int | None) -> int:
+    """How many processes index: `workers` if given, else one per core (at most
+    MAX_WORKERS) for a build of PARALLEL_MIN_SECTIONS sections or more."""
+    if workers is not None:
+        return max(1, workers)
+    if sections < PARALLEL_MIN_SECTIONS:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_WORKERS))
+
+
+def _index_articles(
+    writer, articles: list[Article], taxonomy: Taxonomy, progress: Callable[[int], None]
+) -> tuple[dict[str, dict], Counter[str]]:
+    """Index articles with `writer`: (slug -> stored form with topics, and the number of
+    sections each vocabulary word occurs in)."""
+    snapshot: dict[str, dict] = {}
+    vocabulary: Counter[str] = Counter()
+    with _replaying(writer):
+        analyzer = writer.schema["body"].analyzer.analyzer
+        for article in articles:
+            tagged = _index_article(writer, article, taxonomy, analyzer)
+            for section in tagged.sections:
+                vocabulary.update(_section_words(section, taxonomy))
+            snapshot[article.slug] = asdict(tagged)
+            progress(1)
+    return snapshot, vocabulary
+
+
+def _index_in_parallel(
+    work: Path,
+    articles: list[Article],
+    taxonomy: Taxonomy,
+    procs: int,
+    progress: Callable[[int], None],
+) -> tuple[dict[str, dict], Counter[str], list]:
+    """Index articles in `procs` processes, each writing one Whoosh segment of its share
+    into `work` (as Whoosh's own multi-process writer does with multisegment=True, but
+    each process also analyses and tags its articles, so nothing is analysed twice).
+    Returns the stored forms, the vocabulary counts and the segments for the TOC."""
+    context = multiprocessing.get_context("spawn")  # no fork: callers may hold threads
+    queue = context.Queue()
+    chunks = [articles[i::procs] for i in range(procs)]
+    with ProcessPoolExecutor(
+        procs, mp_context=context, initializer=_set_progress_queue, initargs=(queue,)
+    ) as pool:
+        pending = {pool.submit(_index_chunk, str(work), chunk, taxonomy) for chunk in chunks}
+        futures = list(pending)
+        while pending:
+            _done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            _drain(queue, progress)
+            for future in _done:
+                future.result()  # a worker's exception stops the build here
+        results = [future.result() for future in futures]
+    _drain(queue, progress)
+    snapshot: dict[str, dict] = {}
+    vocabulary: Counter[str] = Counter()
+    segments = []
+    for chunk_snapshot, words, segment in results:
+        snapshot.update(chunk_snapshot)
+        vocabulary.update(words)
+        if segment is not None:
+            segments.append(segment)
+    return snapshot, vocabulary, segments
+
+
+def _drain(queue, progress: Callable[[int], None]) -> None:
+    while not queue.empty():
+        progress(queue.get())
+
+
+_progress_queue = None  # in an indexing process: where it reports each article done
+
+
+def _set_progress_queue(queue) -> None:
+    global _progress_queue
+    _progress_queue = queue
+
+
+def _index_chunk(work: str, articles: list[Article], taxonomy: Taxonomy):
+    """In an indexing process: write one segment of `articles` into the build `work`
+    (no lock: the parent holds the index's write lock and commits the segment)."""
+    ix = whoosh_index.open_dir(work)
+    writer = SegmentWriter(ix, _lk=False, limitmb=WRITER_LIMIT_MB // 2)
+    try:
+        report = _progress_queue.put if _progress_queue is not None else (lambda _n: None)
+        snapshot, vocabulary = _index_articles(writer, articles, taxonomy, report)
+        segment = writer._finalize_segment() if articles else None
+    except BaseException:
+        writer.cancel()
+        raise
+    # Not writer._finish(): its temporary directory is the parent writer's too (Whoosh
+    # names it after the index), and the parent removes it when it commits.
+    ix.close()
+    return snapshot, vocabulary, segment
 
 
 def _index_article(writer, article: Article, taxonomy: Taxonomy, analyzer) -> Article:
@@ -281,12 +402,17 @@ def _link_index_files(source: Path, target: Path) -> None:
 def _write_build_files(
     work: Path,
     snapshot: list[dict],
+    vocabulary: Mapping[str, int],
     taxonomy: Taxonomy,
     name: str,
     corpus_digest: str | None,
     files: Mapping[str, str] | None,
 ) -> None:
-    """corpus.json (the tagged articles, as dicts), taxonomy.json and meta.json."""
+    """corpus.json (the tagged articles, as dicts), vocabulary.json (word -> number of
+    sections), taxonomy.json and meta.json."""
+    (work / VOCABULARY_FILE).write_text(
+        json.dumps(dict(sorted(vocabulary.items())), ensure_ascii=False), encoding="utf-8"
+    )
     (work / SNAPSHOT_FILE).write_text(
         json.dumps(snapshot, default=_json_default, ensure_ascii=False), encoding="utf-8"
     )
@@ -368,6 +494,18 @@ def read_taxonomy(build: Path) -> Taxonomy:
         return parse_taxonomy(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TaxonomyError) as exc:
         raise IndexNotFound(f"index build {build} has an unreadable taxonomy ({exc})") from exc
+
+
+def read_vocabulary(build: Path) -> dict[str, int] | None:
+    """The build's vocabulary (word -> number of sections), or None for a build made
+    before vocabulary.json, whose vocabulary is a Whoosh field instead."""
+    path = Path(build) / VOCABULARY_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexNotFound(f"index build {build} has an unreadable vocabulary ({exc})") from exc
 
 
 def articles_from_snapshot(data: list[dict]) -> list[Article]:

@@ -177,3 +177,26 @@ def test_a_crash_mid_build_leaves_the_live_build_whole(corpus, tmp_path, monkeyp
     monkeypatch.undo()
     assert ": updated 1 of 3" in build(corpus, index)
     assert ids(index, "telehealth") == ["sleep:rest"]
+
+
+def test_indexing_in_several_processes_builds_the_same_index(corpus, tmp_path):
+    from kb.corpus import file_digests, load_corpus
+    from kb.index import VOCABULARY_FILE, build_index
+
+    for n in range(12):
+        write_article(corpus, f"extra-{n}.md", f"## Part {n}\n\nGroup skills session {n}.\n")
+    one = build_index(load_corpus(corpus), tmp_path / "one", workers=1)
+    files = file_digests(corpus)  # stored, so the next build can start from this one
+    two = build_index(load_corpus(corpus), tmp_path / "two", workers=2, files=files)
+    assert len([p for p in two.iterdir() if p.suffix == ".seg"]) == 2  # one per process
+    for query in ("skills", "group session", "families", "insomnia", "part 7"):
+        assert sorted(ids(tmp_path / "one", query)) == sorted(ids(tmp_path / "two", query))
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+    for name in (VOCABULARY_FILE,):
+        assert (one / name).read_text() == (two / name).read_text()
+    # And an incremental build on top of a multi-segment one.
+    write_article(corpus, "extra-3.md", "## Part 3\n\nTelehealth now.\n")
+    assert ": updated 1 of 15" in build(corpus, tmp_path / "two")
+    assert ids(tmp_path / "two", "telehealth") == ["extra-3:part-3"]
+    assert "extra-3:part-3" not in ids(tmp_path / "two", "group skills session")
+    assert len(ids(tmp_path / "two", "group skills session")) == 12  # 11 extras, dbt

@@ -24,10 +24,19 @@ def init_app(app: Flask) -> None:
     app.extensions["kb"] = LiveKnowledgeBase(app.config["KB_INDEX_DIR"], crisis=crisis)
 
 
+INDEX_RETRY_AFTER_SECONDS = 10
+
+
 def get_kb() -> KnowledgeBase:
     if "kb" not in g:
         try:
             g.kb = current_app.extensions["kb"].get()
         except IndexNotFound as exc:
-            abort(503, message=f"search is unavailable: {exc}", code="index_unavailable")
+            # A build is usually a few seconds away: ask clients to come back, not hammer.
+            abort(
+                503,
+                message=f"search is unavailable: {exc}",
+                code="index_unavailable",
+                headers={"Retry-After": str(INDEX_RETRY_AFTER_SECONDS)},
+            )
     return g.kb

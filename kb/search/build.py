@@ -14,7 +14,7 @@ from pathlib import Path
 from whoosh.query import NullQuery
 
 from kb.errors import ArticleNotFound, SectionNotFound, TopicNotFound
-from kb.index import IndexNotFound, read_build, read_taxonomy
+from kb.index import IndexNotFound, read_build, read_taxonomy, read_vocabulary
 from kb.models import Article, Hit, SearchResults, Section, Suggestion
 from kb.safety import CrisisSettings, crisis_notices
 from kb.search import cache
@@ -59,12 +59,15 @@ class KnowledgeBase:
         self.analyzer = self.ix.schema["body"].analyzer
         self._local = threading.local()
         reader = self.searcher().reader()
-        self.vocabulary = Vocabulary.from_reader(reader)
+        counts = read_vocabulary(self.build_dir)
+        self.vocabulary = (
+            Vocabulary.from_counts(counts) if counts is not None else Vocabulary.from_reader(reader)
+        )
         self.queries = QueryParser(
             self.ix.schema,
             self.analyzer,
             analyze_expansion_groups(self.taxonomy, self.analyzer),
-            SpellingCorrector(self.vocabulary, self._reader),
+            SpellingCorrector(self.vocabulary),
             self._reader,
         )
         self.documents = DocumentTable(reader, self.sections, self.articles, self.taxonomy)

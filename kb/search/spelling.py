@@ -1,16 +1,23 @@
 """The index's vocabulary, and the closest known word to a misspelt one.
 
-The vocabulary field holds unstemmed words as written ("self-harm", not "selfharm"), so
-completions (kb.search.suggest) and corrections offer words people recognise. Both are
-given the one `Vocabulary` of an opened build.
+The vocabulary holds unstemmed words as written ("self-harm", not "selfharm"), each with
+the number of sections it occurs in, so completions (kb.search.suggest) and corrections
+offer words people recognise. A build counts it (kb.index writes vocabulary.json beside
+the index: half of a Whoosh field's postings, for a table this size); builds made before
+that kept it in a Whoosh field, which `from_reader` still reads. Both completions and
+corrections are given the one `Vocabulary` of an opened build.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
+from functools import cached_property
 
-VOCABULARY_FIELD = "vocabulary"
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+VOCABULARY_FIELD = "vocabulary"  # the Whoosh field of builds made before vocabulary.json
 
 
 class Vocabulary:
@@ -22,6 +29,11 @@ class Vocabulary:
         self.frequencies: list[int] = [f for _, f in ordered]
         self.doc_frequency: dict[str, int] = dict(ordered)
         self.alphabet: list[str] = sorted({c for t in self.terms for c in t})
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int]) -> Vocabulary:
+        """The vocabulary from a build's word -> document frequency table."""
+        return cls(counts.items())
 
     @classmethod
     def from_reader(cls, reader, field: str = VOCABULARY_FIELD) -> Vocabulary:
@@ -38,40 +50,48 @@ class Vocabulary:
         candidates = sorted(range(start, end), key=lambda i: -self.frequencies[i])[:limit]
         return [self.terms[i] for i in candidates]
 
+    @cached_property
+    def _by_initial(self) -> dict[str, list[str]]:
+        by_initial: dict[str, list[str]] = {}
+        for term in self.terms:
+            by_initial.setdefault(term[:1], []).append(term)
+        return by_initial
+
+    def within(self, word: str, distance: int) -> list[str]:
+        """Words within `distance` edits of `word` (insertions, deletions, substitutions and
+        swaps of neighbours: optimal string alignment) that keep its first letter, which is
+        what Whoosh's terms_within(prefix=1) found; by rapidfuzz over that letter's words."""
+        candidates = self._by_initial.get(word[:1], [])
+        return [
+            match
+            for match, _score, _index in process.extract(
+                word, candidates, scorer=OSA.distance, score_cutoff=distance, limit=None
+            )
+        ]
+
 
 class SpellingCorrector:
-    """Finds the most frequent known word a few edits away from an unknown one.
+    """Finds the most frequent known word a few edits away from an unknown one."""
 
-    `reader` returns a Whoosh reader of the same index (one per thread): edits of two
-    letters are found by walking Whoosh's automaton over the vocabulary field.
-    """
-
-    def __init__(self, vocabulary: Vocabulary, reader: Callable[[], object]):
+    def __init__(self, vocabulary: Vocabulary):
         self.vocabulary = vocabulary
-        self._reader = reader
 
     def closest_word(self, word: str, max_distance: int = 2) -> tuple[str, int] | None:
         """(word, document frequency) of the most frequent vocabulary word within edit
         distance 1 (else 2) of `word`; None when there is none.
 
-        Candidates keep the first letter and differ by Levenshtein edits after it, as
-        Whoosh's terms_within(prefix=1) finds them. Distance 1, by far the commonest call,
-        is answered by generating the word's edits and looking them up (a fraction of a
-        millisecond); distance 2 walks Whoosh's automaton.
+        Candidates keep the first letter and differ by Levenshtein edits after it.
+        Distance 1, by far the commonest call, is answered by generating the word's edits
+        and looking them up (a fraction of a millisecond); distance 2 compares the word
+        with the vocabulary's words of the same first letter (rapidfuzz).
         """
+        frequencies = self.vocabulary.doc_frequency
         for distance in range(1, max_distance + 1):
             if distance == 1:
-                frequencies = self.vocabulary.doc_frequency
-                candidates = [
-                    (frequencies[c], c) for c in self.edits1(word) if c in frequencies and c != word
-                ]
+                found = [c for c in self.edits1(word) if c in frequencies]
             else:
-                reader = self._reader()
-                candidates = [
-                    (reader.doc_frequency(VOCABULARY_FIELD, c), c)
-                    for c in reader.terms_within(VOCABULARY_FIELD, word, distance, prefix=1)
-                    if c != word
-                ]
+                found = self.vocabulary.within(word, distance)
+            candidates = [(frequencies[c], c) for c in found if c != word]
             if candidates:
                 frequency, best = max(candidates)
                 return best, frequency
