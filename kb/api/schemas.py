@@ -114,11 +114,19 @@ def check_topic(topic: str | None, topic_ids: list[str]) -> None:
 
 class SuggestArgsSchema(QueryArgsSchema):
     q = query_text(100, minimum=2)
-    limit = fields.Integer(load_default=8, validate=validate.Range(1, 20))
+    limit = fields.Integer(
+        load_default=8,
+        validate=validate.Range(1, 20),
+        metadata={"description": "Suggestions at most, 1-20."},
+    )
 
 
 class RelatedArgsSchema(QueryArgsSchema):
-    limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
+    limit = fields.Integer(
+        load_default=5,
+        validate=validate.Range(1, 20),
+        metadata={"description": "Related sections at most, 1-20."},
+    )
 
 
 def article_url(slug: str, url: str | None) -> str:
@@ -146,29 +154,48 @@ class Same(fields.Nested):
 
 
 class FacetSchema(Schema):
-    value = fields.String(required=True)
-    label = fields.String(required=True)
-    count = fields.Integer(required=True)
+    value = fields.String(
+        required=True, metadata={"description": "The filter value: a topic id or an article slug."}
+    )
+    label = fields.String(
+        required=True,
+        metadata={"description": "What to show: the topic's label or the article's title."},
+    )
+    count = fields.Integer(required=True, metadata={"description": "Hits with this value."})
 
 
 class FacetsSchema(Schema):
-    topics = fields.List(fields.Nested(FacetSchema), required=True, attribute="topic_facets")
-    articles = fields.List(fields.Nested(FacetSchema), required=True, attribute="article_facets")
+    topics = fields.List(
+        fields.Nested(FacetSchema),
+        required=True,
+        attribute="topic_facets",
+        metadata={"description": "Per topic: most hits first, then by value."},
+    )
+    articles = fields.List(
+        fields.Nested(FacetSchema),
+        required=True,
+        attribute="article_facets",
+        metadata={"description": "Per article: most hits first, then by value."},
+    )
 
 
 class ResourceSchema(Schema):
-    name = fields.String(required=True)
-    phone = fields.String()
-    url = fields.String()
+    name = fields.String(required=True, metadata={"description": "Who to contact."})
+    phone = fields.String(metadata={"description": "A number to call."})
+    url = fields.String(metadata={"description": "A web page."})
     sms = fields.String(metadata={"description": "A number to text."})
-    text = fields.String()
+    text = fields.String(metadata={"description": "More words about it."})
 
 
 class NoticeSchema(Schema):
     kind = fields.String(required=True, metadata={"description": "`crisis`"})
-    title = fields.String(required=True)
-    message = fields.String(required=True)
-    resources = fields.List(fields.Nested(ResourceSchema), required=True)
+    title = fields.String(required=True, metadata={"description": "A heading for the notice."})
+    message = fields.String(required=True, metadata={"description": "What to tell the person."})
+    resources = fields.List(
+        fields.Nested(ResourceSchema),
+        required=True,
+        metadata={"description": "Where to get help now, as the clinic configured them."},
+    )
 
 
 class HitSchema(Schema):
@@ -182,16 +209,34 @@ class HitSchema(Schema):
     article = fields.String(
         required=True, attribute="section.article", metadata={"description": "Article slug."}
     )
-    article_title = fields.String(required=True)
-    title = fields.String(required=True, attribute="section.title")
-    anchor = fields.String(required=True, attribute="section.anchor")
-    breadcrumb = fields.List(fields.String(), required=True, attribute="section.breadcrumb")
+    article_title = fields.String(required=True, metadata={"description": "The article's title."})
+    title = fields.String(
+        required=True, attribute="section.title", metadata={"description": "The section's title."}
+    )
+    anchor = fields.String(
+        required=True,
+        attribute="section.anchor",
+        metadata={"description": "The section's anchor on its article page."},
+    )
+    breadcrumb = fields.List(
+        fields.String(),
+        required=True,
+        attribute="section.breadcrumb",
+        metadata={"description": "The headings from the article's top down to this section."},
+    )
     snippet = fields.String(
         required=True,
-        metadata={"description": "HTML: escaped text, matches wrapped in <mark>."},
+        metadata={"description": "HTML: escaped text, matches wrapped in `<mark>`."},
     )
-    score = fields.Float(required=True)
-    topics = fields.List(fields.String(), required=True, attribute="section.topics")
+    score = fields.Float(
+        required=True, metadata={"description": "Relevance; compare it only within one response."}
+    )
+    topics = fields.List(
+        fields.String(),
+        required=True,
+        attribute="section.topics",
+        metadata={"description": "Topic ids of the section."},
+    )
     url = fields.Method(
         "get_url",
         required=True,
@@ -204,7 +249,9 @@ class HitSchema(Schema):
 
 class CorrectionSchema(Schema):
     word = fields.String(required=True, metadata={"description": "The word as typed."})
-    replacement = fields.String(required=True)
+    replacement = fields.String(
+        required=True, metadata={"description": "The word kb suggests instead."}
+    )
     applied = fields.Boolean(
         required=True,
         metadata={
@@ -228,7 +275,11 @@ class ExpansionSchema(Schema):
 class InterpretationSchema(Schema):
     """A kb.models.Interpretation: what kb did to the query."""
 
-    corrections = fields.List(fields.Nested(CorrectionSchema), required=True)
+    corrections = fields.List(
+        fields.Nested(CorrectionSchema),
+        required=True,
+        metadata={"description": "Misspelt words: replaced, or only offered (`applied`)."},
+    )
     expansions = fields.List(
         fields.Nested(ExpansionSchema),
         required=True,
@@ -252,44 +303,116 @@ class InterpretationSchema(Schema):
 class SearchResultSchema(Schema):
     """A kb.models.SearchResults."""
 
-    query = fields.String(required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
-    hits = fields.List(fields.Nested(HitSchema), required=True)
-    facets = Same(FacetsSchema, required=True)
-    did_you_mean = fields.String(allow_none=True, required=True)
+    query = fields.String(required=True, metadata={"description": "The query as sent."})
+    total = fields.Integer(required=True, metadata={"description": "Hits in all, over every page."})
+    limit = fields.Integer(
+        required=True, metadata={"description": "Hits per page, as asked (or the default)."}
+    )
+    offset = fields.Integer(
+        required=True, metadata={"description": "Hits skipped, as asked (or the default)."}
+    )
+    hits = fields.List(
+        fields.Nested(HitSchema),
+        required=True,
+        metadata={"description": "This page of hits, best first."},
+    )
+    facets = Same(
+        FacetsSchema,
+        required=True,
+        metadata={"description": "Hits per topic and per article, over the whole result set."},
+    )
+    did_you_mean = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "A spelling kb suggests for the query, or null."},
+    )
     corrected = fields.Boolean(
         required=True,
         metadata={"description": "True when results are for `did_you_mean`, not `query`."},
     )
-    notices = fields.List(fields.Nested(NoticeSchema), required=True)
-    interpretation = fields.Nested(InterpretationSchema, required=True)
+    notices = fields.List(
+        fields.Nested(NoticeSchema),
+        required=True,
+        metadata={
+            "description": "Crisis notices: not empty when the query is about self-harm, suicide "
+            "or a crisis."
+        },
+    )
+    interpretation = fields.Nested(
+        InterpretationSchema, required=True, metadata={"description": "What kb did to the query."}
+    )
 
 
 class SectionRefSchema(Schema):
     """A kb.models.Section, by reference."""
 
+    # No description: SectionSchema's `previous` and `next` pluck this field, and apispec
+    # would document them with its description instead of their own.
     id = fields.String(required=True)
-    article = fields.String(required=True)
-    title = fields.String(required=True)
-    anchor = fields.String(required=True)
-    level = fields.Integer(required=True)
+    article = fields.String(required=True, metadata={"description": "Article slug."})
+    title = fields.String(required=True, metadata={"description": "The section's title."})
+    anchor = fields.String(
+        required=True, metadata={"description": "The section's anchor on its article page."}
+    )
+    level = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Heading level: 1 for an article's introduction, 2 and deeper "
+            "for its sections."
+        },
+    )
 
 
 class SectionSchema(Schema):
     """A kb.models.SectionDetail."""
 
-    id = fields.String(required=True, attribute="section.id")
-    article = fields.String(required=True, attribute="article.slug")
-    article_title = fields.String(required=True, attribute="article.title")
-    title = fields.String(required=True, attribute="section.title")
-    anchor = fields.String(required=True, attribute="section.anchor")
-    level = fields.Integer(required=True, attribute="section.level")
-    breadcrumb = fields.List(fields.String(), required=True, attribute="section.breadcrumb")
-    position = fields.Integer(required=True, attribute="section.position")
-    topics = fields.List(fields.String(), required=True, attribute="section.topics")
-    word_count = fields.Integer(required=True, attribute="section.word_count")
+    id = fields.String(
+        required=True,
+        attribute="section.id",
+        metadata={"description": "Section id: `<article slug>:<anchor>`."},
+    )
+    article = fields.String(
+        required=True, attribute="article.slug", metadata={"description": "Article slug."}
+    )
+    article_title = fields.String(
+        required=True, attribute="article.title", metadata={"description": "The article's title."}
+    )
+    title = fields.String(
+        required=True, attribute="section.title", metadata={"description": "The section's title."}
+    )
+    anchor = fields.String(
+        required=True,
+        attribute="section.anchor",
+        metadata={"description": "The section's anchor on its article page."},
+    )
+    level = fields.Integer(
+        required=True,
+        attribute="section.level",
+        metadata={
+            "description": "Heading level: 1 for an article's introduction, 2 and deeper "
+            "for its sections."
+        },
+    )
+    breadcrumb = fields.List(
+        fields.String(),
+        required=True,
+        attribute="section.breadcrumb",
+        metadata={"description": "The headings from the article's top down to this section."},
+    )
+    position = fields.Integer(
+        required=True,
+        attribute="section.position",
+        metadata={"description": "Where it stands in its article, from 0."},
+    )
+    topics = fields.List(
+        fields.String(),
+        required=True,
+        attribute="section.topics",
+        metadata={"description": "Topic ids of the section."},
+    )
+    word_count = fields.Integer(
+        required=True, attribute="section.word_count", metadata={"description": "Words in `text`."}
+    )
     reading_grade = fields.Method(
         "get_reading_grade",
         required=True,
@@ -319,10 +442,32 @@ class SectionSchema(Schema):
         required=True,
         metadata={"type": "string", "description": "Rendered, escaped HTML."},
     )
-    url = fields.Method("get_url", required=True, metadata={"type": "string"})
-    previous = fields.Pluck(SectionRefSchema, "id", allow_none=True, required=True)
-    next = fields.Pluck(SectionRefSchema, "id", allow_none=True, required=True)
-    related = fields.Pluck(SectionRefSchema, "id", many=True, required=True)
+    url = fields.Method(
+        "get_url",
+        required=True,
+        metadata={"description": "Where people read the section.", "type": "string"},
+    )
+    previous = fields.Pluck(
+        SectionRefSchema,
+        "id",
+        allow_none=True,
+        required=True,
+        metadata={"description": "The id of the section before it in its article, or null."},
+    )
+    next = fields.Pluck(
+        SectionRefSchema,
+        "id",
+        allow_none=True,
+        required=True,
+        metadata={"description": "The id of the section after it in its article, or null."},
+    )
+    related = fields.Pluck(
+        SectionRefSchema,
+        "id",
+        many=True,
+        required=True,
+        metadata={"description": "Ids of the sections most like it, most alike first."},
+    )
 
     def get_html(self, detail) -> str:
         return render_markdown(detail.section.text)
@@ -337,35 +482,69 @@ class SectionSchema(Schema):
 class RelatedSchema(Schema):
     """A kb.models.RelatedSections."""
 
-    section = fields.String(required=True, attribute="section_id")
-    related = fields.List(fields.Nested(SectionRefSchema), required=True)
+    section = fields.String(
+        required=True,
+        attribute="section_id",
+        metadata={"description": "The id of the section asked about."},
+    )
+    related = fields.List(
+        fields.Nested(SectionRefSchema),
+        required=True,
+        metadata={"description": "The sections most like it, most alike first."},
+    )
 
 
 class ArticleSummarySchema(Schema):
     """A kb.models.Article, without its sections."""
 
-    slug = fields.String(required=True)
-    title = fields.String(required=True)
-    summary = fields.String(required=True)
-    source = fields.String(required=True)
-    published = fields.Date(allow_none=True, required=True)
-    url = fields.Method("get_url", required=True, metadata={"type": "string"})
-    section_count = fields.Integer(required=True)
-    topics = fields.List(fields.String(), required=True, attribute="section_topics")
+    slug = fields.String(
+        required=True, metadata={"description": "Article slug, for /articles/{slug}."}
+    )
+    title = fields.String(required=True, metadata={"description": "The article's title."})
+    summary = fields.String(
+        required=True, metadata={"description": "A sentence or two about the article."}
+    )
+    source = fields.String(
+        required=True,
+        metadata={"description": "Where the text came from (its front matter's `source`)."},
+    )
+    published = fields.Date(
+        allow_none=True, required=True, metadata={"description": "When it was published, if known."}
+    )
+    url = fields.Method(
+        "get_url",
+        required=True,
+        metadata={"description": "Where people read the article.", "type": "string"},
+    )
+    section_count = fields.Integer(
+        required=True, metadata={"description": "How many sections it has."}
+    )
+    topics = fields.List(
+        fields.String(),
+        required=True,
+        attribute="section_topics",
+        metadata={"description": "Topic ids of its sections, sorted."},
+    )
     reviewed = fields.Date(
         allow_none=True, required=True, metadata={"description": "When last reviewed."}
     )
     next_review = fields.Date(
         allow_none=True, required=True, metadata={"description": "When the next review is due."}
     )
-    reviewed_by = fields.String(allow_none=True, required=True)
-    authors = fields.List(fields.String(), required=True)
+    reviewed_by = fields.String(
+        allow_none=True, required=True, metadata={"description": "Who reviewed it last, if anyone."}
+    )
+    authors = fields.List(fields.String(), required=True, metadata={"description": "Who wrote it."})
     audience = fields.List(
         fields.String(validate=validate.OneOf(AUDIENCES)),
         required=True,
         metadata={"description": "Who the article is written for."},
     )
-    tags = fields.List(fields.String(), required=True)
+    tags = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Free-form tags from the article's front matter."},
+    )
 
     def get_url(self, article) -> str:
         return article_url(article.slug, article.url)
@@ -374,70 +553,125 @@ class ArticleSummarySchema(Schema):
 class ArticleListSchema(Schema):
     """A kb.models.ArticleList."""
 
-    articles = fields.List(fields.Nested(ArticleSummarySchema), required=True)
+    articles = fields.List(
+        fields.Nested(ArticleSummarySchema),
+        required=True,
+        metadata={"description": "Every article, in slug order."},
+    )
 
 
 class ArticleSchema(ArticleSummarySchema):
     """A kb.models.Article with its table of contents."""
 
-    toc = fields.List(fields.Nested(SectionRefSchema), required=True, attribute="sections")
+    toc = fields.List(
+        fields.Nested(SectionRefSchema),
+        required=True,
+        attribute="sections",
+        metadata={"description": "Its sections in reading order."},
+    )
 
 
 class TopicSchema(Schema):
     """A kb.models.TopicSummary."""
 
-    id = fields.String(required=True, attribute="topic.id")
-    label = fields.String(required=True, attribute="topic.label")
-    parent = fields.String(allow_none=True, required=True, attribute="topic.parent")
-    abbreviations = fields.List(fields.String(), required=True, attribute="topic.abbreviations")
-    synonyms = fields.List(fields.String(), required=True, attribute="topic.synonyms")
-    section_count = fields.Integer(required=True)
+    id = fields.String(
+        required=True,
+        attribute="topic.id",
+        metadata={"description": "Topic id: the value of search's `topic` filter."},
+    )
+    label = fields.String(
+        required=True, attribute="topic.label", metadata={"description": "What to show."}
+    )
+    parent = fields.String(
+        allow_none=True,
+        required=True,
+        attribute="topic.parent",
+        metadata={"description": "The broader topic's id, or null."},
+    )
+    abbreviations = fields.List(
+        fields.String(),
+        required=True,
+        attribute="topic.abbreviations",
+        metadata={"description": "Abbreviations searched for it too."},
+    )
+    synonyms = fields.List(
+        fields.String(),
+        required=True,
+        attribute="topic.synonyms",
+        metadata={"description": "Other words searched for it too."},
+    )
+    section_count = fields.Integer(
+        required=True, metadata={"description": "Sections tagged with the topic."}
+    )
 
 
 class TopicListSchema(Schema):
     """A kb.models.TopicList."""
 
-    topics = fields.List(fields.Nested(TopicSchema), required=True)
+    topics = fields.List(
+        fields.Nested(TopicSchema),
+        required=True,
+        metadata={"description": "Every topic, in the taxonomy's order."},
+    )
 
 
 class TopicDetailSchema(TopicSchema):
     """A kb.models.TopicDetail."""
 
-    sections = fields.List(fields.Nested(SectionRefSchema), required=True)
+    sections = fields.List(
+        fields.Nested(SectionRefSchema),
+        required=True,
+        metadata={"description": "Every section tagged with the topic."},
+    )
 
 
 class SuggestionSchema(Schema):
     """A kb.models.Suggestion."""
 
-    text = fields.String(required=True)
+    text = fields.String(
+        required=True, metadata={"description": "What to show and, when chosen, to search for."}
+    )
     kind = fields.String(required=True, metadata={"description": "section, topic or term"})
-    section_id = fields.String(allow_none=True, required=True)
+    section_id = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The section's id for a `section`, else null."},
+    )
 
 
 class SuggestResultSchema(Schema):
     """A kb.models.Suggestions."""
 
-    query = fields.String(required=True)
-    suggestions = fields.List(fields.Nested(SuggestionSchema), required=True)
+    query = fields.String(required=True, metadata={"description": "The text as sent."})
+    suggestions = fields.List(
+        fields.Nested(SuggestionSchema), required=True, metadata={"description": "Best first."}
+    )
 
 
 class HealthSchema(Schema):
     """A kb.models.IndexStatus."""
 
-    status = fields.String(required=True)
-    build = fields.String(required=True)
-    built_at = fields.String(required=True)
-    articles = fields.Integer(required=True)
-    sections = fields.Integer(required=True)
+    status = fields.String(
+        required=True,
+        metadata={"description": "Always `ok`: a kb that cannot answer says so with a 503."},
+    )
+    build = fields.String(
+        required=True, metadata={"description": "The id of the index build served."}
+    )
+    built_at = fields.String(
+        required=True, metadata={"description": "When that build was made (ISO 8601, UTC)."}
+    )
+    articles = fields.Integer(required=True, metadata={"description": "Articles in the build."})
+    sections = fields.Integer(required=True, metadata={"description": "Sections in the build."})
 
 
 class ErrorDetailSchema(Schema):
-    status = fields.Integer(required=True)
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status, again."})
     code = fields.String(
         required=True,
         metadata={"description": "Stable machine-readable code, e.g. invalid_parameter."},
     )
-    message = fields.String(required=True)
+    message = fields.String(required=True, metadata={"description": "For people; it may change."})
     details = fields.Dict(
         required=True,
         metadata={"description": "Per-location, per-field messages for 422; else {}."},
@@ -447,7 +681,9 @@ class ErrorDetailSchema(Schema):
 class ErrorSchema(Schema):
     """The one error body of every route and every failure."""
 
-    error = fields.Nested(ErrorDetailSchema, required=True)
+    error = fields.Nested(
+        ErrorDetailSchema, required=True, metadata={"description": "What went wrong."}
+    )
     notices = fields.List(
         fields.Nested(NoticeSchema),
         metadata={

@@ -25,7 +25,10 @@ from kb.taxonomy import load_taxonomy
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Search and read kb.")
 
-NOT_FOUND = {"description": "Not found", "schema": schemas.ErrorSchema}
+
+def not_found(what: str, code: str) -> dict:
+    """The documentation of a 404 for an unknown id: what was not found and its code."""
+    return {"description": f"{what} (code `{code}`).", "schema": schemas.ErrorSchema}
 
 
 @blp.record_once
@@ -39,8 +42,12 @@ def document_topic_choices(state) -> None:
 @blp.route("/search")
 class Search(MethodView):
     @blp.arguments(schemas.SearchArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, schemas.SearchResultSchema)
-    @blp.alt_response(404, description="Unknown article filter", schema=schemas.ErrorSchema)
+    @blp.response(
+        200,
+        schemas.SearchResultSchema,
+        description="One page of hits, best first, with what kb did to the query.",
+    )
+    @blp.alt_response(404, **not_found("No article has the `article` slug", "article_not_found"))
     def get(self, q, limit, offset, topic=None, article=None, syntax="plain"):
         """Search sections.
 
@@ -48,6 +55,11 @@ class Search(MethodView):
         highlighted snippets, topic and article facets over the whole result set, a
         `did_you_mean` when a word was misspelt, and crisis `notices` when the query is
         about self-harm, suicide or a crisis.
+
+        Page with `limit` and `offset`; `total` counts every hit. `topic` and `article`
+        narrow the hits: a `topic` the taxonomy does not have is a 422, an `article` no
+        article has a 404. `syntax=advanced` opts into Whoosh's query language, where a
+        query Whoosh cannot parse is a 422.
         """
         kb = get_kb()
         schemas.check_topic(topic, [t.id for t in kb.taxonomy.topics])
@@ -65,10 +77,16 @@ class Search(MethodView):
 
 @blp.route("/sections/<string:section_id>")
 class SectionById(MethodView):
-    @blp.response(200, schemas.SectionSchema)
-    @blp.alt_response(404, **NOT_FOUND)
+    @blp.response(200, schemas.SectionSchema, description="The section.")
+    @blp.alt_response(404, **not_found("No section has this id", "section_not_found"))
     def get(self, section_id):
-        """One section: Markdown and HTML, its article, neighbours and related sections."""
+        """One section: Markdown and HTML, its article, neighbours and related sections.
+
+        `section_id` is `<article slug>:<anchor>`, as in a search hit's `id`. `text` is the
+        section's Markdown and `html` its rendering, sanitized. `previous` and `next` are the
+        ids of the sections around it in its article (`null` at either end); `related` holds
+        the ids of up to 5 sections most like it (see getSectionsRelated).
+        """
         kb = get_kb()
         section = kb.get_section(section_id)
         return models.SectionDetail(section, kb.article_of(section), kb.related(section.id))
@@ -77,36 +95,53 @@ class SectionById(MethodView):
 @blp.route("/sections/<string:section_id>/related")
 class RelatedSections(MethodView):
     @blp.arguments(schemas.RelatedArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, schemas.RelatedSchema)
-    @blp.alt_response(404, **NOT_FOUND)
+    @blp.response(200, schemas.RelatedSchema, description="The related sections, most alike first.")
+    @blp.alt_response(404, **not_found("No section has this id", "section_not_found"))
     def get(self, section_id, limit):
-        """Sections most like this one ("more like this"), never itself."""
+        """Sections most like this one ("more like this"), never itself.
+
+        Alike by the words of their text, from any article. Each comes by reference (id,
+        article, title, anchor, level); read one with getSection.
+        """
         return models.RelatedSections(section_id, get_kb().related(section_id, limit=limit))
 
 
 @blp.route("/articles")
 class Articles(MethodView):
-    @blp.response(200, schemas.ArticleListSchema)
+    @blp.response(200, schemas.ArticleListSchema, description="All the articles.")
     def get(self):
-        """Every article, in slug order."""
+        """Every article, in slug order.
+
+        Each with its summary, dates, the topics of its sections and `url`: where people read
+        it (the clinic's own page when the article names one, else kb's article page). No
+        paging: the list is the whole corpus.
+        """
         articles = get_kb().articles.values()
         return models.ArticleList(tuple(sorted(articles, key=lambda a: a.slug)))
 
 
 @blp.route("/articles/<string:slug>")
 class ArticleBySlug(MethodView):
-    @blp.response(200, schemas.ArticleSchema)
-    @blp.alt_response(404, **NOT_FOUND)
+    @blp.response(200, schemas.ArticleSchema, description="The article.")
+    @blp.alt_response(404, **not_found("No article has this slug", "article_not_found"))
     def get(self, slug):
-        """One article with its table of contents."""
+        """One article with its table of contents.
+
+        The fields of the article list, and `toc`: its sections in reading order, by
+        reference. Read a section with getSection.
+        """
         return get_kb().get_article(slug)
 
 
 @blp.route("/topics")
 class Topics(MethodView):
-    @blp.response(200, schemas.TopicListSchema)
+    @blp.response(200, schemas.TopicListSchema, description="Every topic of the taxonomy.")
     def get(self):
-        """The topic taxonomy, with how many sections each topic has."""
+        """The topic taxonomy, with how many sections each topic has.
+
+        In the taxonomy's order; `section_count` is 0 for a topic no section has. The ids are
+        the values search's `topic` filter accepts.
+        """
         kb = get_kb()
         counts = kb.topic_counts()
         topics = tuple(models.TopicSummary(t, counts.get(t.id, 0)) for t in kb.taxonomy.topics)
@@ -115,10 +150,14 @@ class Topics(MethodView):
 
 @blp.route("/topics/<string:topic_id>")
 class TopicById(MethodView):
-    @blp.response(200, schemas.TopicDetailSchema)
-    @blp.alt_response(404, **NOT_FOUND)
+    @blp.response(200, schemas.TopicDetailSchema, description="The topic and its sections.")
+    @blp.alt_response(404, **not_found("No topic has this id", "topic_not_found"))
     def get(self, topic_id):
-        """One topic and its sections."""
+        """One topic and its sections.
+
+        The topic as in the topic list, and `sections`: every section tagged with it, by
+        reference, in the order of the index build.
+        """
         kb = get_kb()
         topic = kb.get_topic(topic_id)
         return models.TopicDetail(topic, tuple(kb.sections_with_topic(topic.id)))
@@ -127,18 +166,31 @@ class TopicById(MethodView):
 @blp.route("/suggest")
 class Suggest(MethodView):
     @blp.arguments(schemas.SuggestArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, schemas.SuggestResultSchema)
+    @blp.response(200, schemas.SuggestResultSchema, description="The suggestions, best first.")
     def get(self, q, limit):
-        """Completions for as-you-type: section titles, topic labels, indexed words."""
+        """Completions for as-you-type: section titles, topic labels, indexed words.
+
+        From 2 characters of `q`: topics with a word of their label or abbreviation starting
+        with it, then section titles, then what was typed with its last word completed.
+        `kind` says which (`topic`, `section` or `term`); only a section has a `section_id`.
+        """
         return models.Suggestions(q, get_kb().suggest(q, limit=limit))
 
 
 @blp.route("/health")
 class Health(MethodView):
-    @blp.response(200, schemas.HealthSchema)
-    @blp.alt_response(503, description="No usable index", schema=schemas.ErrorSchema)
+    @blp.response(200, schemas.HealthSchema, description="This kb can answer.")
+    @blp.alt_response(
+        503,
+        description="No usable index build (code `index_unavailable`): this kb cannot answer.",
+        schema=schemas.ErrorSchema,
+    )
     def get(self):
-        """Readiness: which index build is served, and how big it is."""
+        """Readiness: which index build is served, and how big it is.
+
+        For load balancers and monitoring: 200 while an index build is served, 503 when none
+        is. Never cached.
+        """
         kb = get_kb()
         return models.IndexStatus(
             status="ok",
