@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -78,6 +79,26 @@ SETTINGS: dict[str, tuple[object, str]] = {
         '"phone": "555-0100", "url": "https://..."}]`: a name and at least one of phone, '
         "url or sms.",
     ),
+    "KB_SITE_NAME": (
+        "Knowledge base",
+        "Name of the site in the header of kb's pages, their titles and as the publisher "
+        "of article pages.",
+    ),
+    "KB_SITE_URL": (
+        "",
+        "The clinic's home page (an http(s) URL or a path starting with /): the site name "
+        "and the first breadcrumb link there. Empty: kb's own home page.",
+    ),
+    "KB_SITE_LOGO": (
+        "",
+        "URL of a logo image for the header of kb's pages (http(s) or a path starting with "
+        "/); its origin is added to the pages' CSP img-src. Empty: no logo.",
+    ),
+    "KB_SITE_STYLESHEET": (
+        "",
+        "URL of an extra stylesheet loaded after kb's own on its pages (http(s) or a path "
+        "starting with /); its origin is added to the pages' CSP style-src. Empty: none.",
+    ),
 }
 
 # Not a server setting: the `kb` lookup commands' default for --url (documented there).
@@ -131,6 +152,40 @@ def _http_origin(value: str) -> None:
     ):
         raise ValidationError(
             f"{value!r} is not an origin (scheme://host[:port], e.g. https://clinic.example)"
+        )
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise ValidationError(f"{value!r} has an invalid port") from None
+
+
+# A host name or IPv4 address as it may appear in a CSP source: letters, digits, dots and
+# hyphens only (nothing that could end the directive, such as ";" or a space).
+_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _site_link(value: str) -> None:
+    """An http(s) URL or a path on kb's own origin ("/static/logo.svg"); empty is allowed.
+
+    The pages' CSP names the origin of a logo or stylesheet URL, so the host is held to
+    characters a CSP source may contain.
+    """
+    if not value:
+        return
+    example = "e.g. https://clinic.example/logo.svg or /static/logo.svg"
+    if any(c.isspace() or ord(c) < 32 or c in '"<>`' for c in value):
+        raise ValidationError(f"{value!r} has spaces, quotes or control characters")
+    if value.startswith("/") and not value.startswith("//"):
+        return
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not _HOST_NAME.match(parts.hostname)
+        or parts.username is not None
+    ):
+        raise ValidationError(
+            f"{value!r} is not an http(s) URL or a path starting with / ({example})"
         )
     try:
         parts.port  # noqa: B018 (raises on a port that is not a number)
@@ -211,6 +266,10 @@ class _Settings(Schema):
     KB_CRISIS_TITLE = fields.String(validate=_NOT_EMPTY)
     KB_CRISIS_MESSAGE = fields.String(validate=_NOT_EMPTY)
     KB_CRISIS_RESOURCES = fields.List(fields.Nested(_Resource))
+    KB_SITE_NAME = fields.String(validate=_NOT_EMPTY)
+    KB_SITE_URL = fields.String(validate=_site_link)
+    KB_SITE_LOGO = fields.String(validate=_site_link)
+    KB_SITE_STYLESHEET = fields.String(validate=_site_link)
 
 
 def _flatten(messages: object, path: str = "") -> Iterator[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from kb.analysis import analyzer_for, phrase_variants
 from kb.models import Article, Section
@@ -40,24 +40,35 @@ class _Positions:
     transference, focused, psychotherapy; with each term's positions for fast lookup."""
 
     def __init__(self, terms: Terms):
-        by_position: dict[int, set[str]] = {}
+        self.terms = terms
         self.where: dict[str, list[int]] = {}
         for text, pos in terms:
-            by_position.setdefault(pos, set()).add(text)
             self.where.setdefault(text, []).append(pos)
-        self.at = by_position
+
+    @cached_property
+    def at(self) -> dict[int, set[str]]:
+        """Terms by position: only phrases need it, and only when their first word occurs."""
+        by_position: dict[int, set[str]] = {}
+        for text, pos in self.terms:
+            by_position.setdefault(pos, set()).add(text)
+        return by_position
 
     def count(self, variants: tuple[tuple[str, ...], ...]) -> int:
         """Occurrences of an expression, counting whichever of its variants matches most."""
         best = 0
-        at = self.at
         for phrase in variants:
-            starts = self.where.get(phrase[0], ())
-            count = sum(
-                1
-                for p in starts
-                if all(phrase[k] in at.get(p + k, ()) for k in range(1, len(phrase)))
-            )
+            starts = self.where.get(phrase[0])
+            if not starts:
+                continue
+            if len(phrase) == 1:
+                count = len(starts)
+            else:
+                at = self.at
+                count = sum(
+                    1
+                    for p in starts
+                    if all(phrase[k] in at.get(p + k, ()) for k in range(1, len(phrase)))
+                )
             best = max(best, count)
         return best
 
@@ -69,10 +80,13 @@ def _analyzed_topics(taxonomy: Taxonomy) -> tuple[tuple[str, tuple, tuple], ...]
     def variants(expressions):
         return tuple(v for v in (phrase_variants(e, analyzer) for e in expressions) if v)
 
-    return tuple(
-        (t.id, variants((*t.terms, *t.abbreviations, *t.synonyms)), variants(t.cues))
-        for t in taxonomy.topics
-    )
+    topics = []
+    for t in taxonomy.topics:
+        strong, weak = variants((*t.terms, *t.abbreviations, *t.synonyms)), variants(t.cues)
+        # The first words of every phrase: a section holding none of them scores 0.
+        firsts = frozenset(v[0] for phrases in (*strong, *weak) for v in phrases)
+        topics.append((t.id, strong, weak, firsts))
+    return tuple(topics)
 
 
 def topic_scores(
@@ -92,7 +106,10 @@ def topic_scores(
         body_terms = analyzed_terms(section.text, analyzer)
     title_positions, body_positions = _Positions(title_terms), _Positions(body_terms)
     scores: dict[str, int] = {}
-    for topic_id, strong, weak in _analyzed_topics(taxonomy):
+    present = title_positions.where.keys() | body_positions.where.keys()
+    for topic_id, strong, weak, firsts in _analyzed_topics(taxonomy):
+        if firsts.isdisjoint(present):
+            continue
         score = 0
         for phrases, weight in ((strong, STRONG), (weak, WEAK)):
             for phrase in phrases:

@@ -83,6 +83,9 @@ def test_rate_limit_answers_429_with_retry_after(index_dir):
     assert_error(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) > 0
     assert client.get("/articles/bpd-treatment-in-real-sessions").status_code == 200  # pages exempt
+    # ...but not the results page, which runs a search per request like the API.
+    pages = [client.get("/search?q=dbt").status_code for _ in range(4)]
+    assert pages == [200, 200, 200, 429]
 
 
 def test_a_sub_second_window_never_says_retry_after_0(index_dir):

@@ -21,6 +21,8 @@ log = logging.getLogger("kb.requests")
 PRIVATE_ENDPOINTS = {"api.Search", "api.Suggest"}
 PRIVATE_CACHE = "no-store"
 PUBLIC_CACHE = "public, max-age=300"
+# Pages that run a search per request share the API's per-client rate limit.
+RATE_LIMITED_PAGES = {"pages.search"}
 
 
 def init_app(app: Flask) -> None:
@@ -177,6 +179,8 @@ def _init_rate_limits(app: Flask) -> None:
         storage_uri=app.config["KB_RATE_LIMIT_STORAGE"],
         headers_enabled=True,
         enabled=bool(limits),
-        default_limits_exempt_when=lambda: not (request.endpoint or "").startswith("api."),
+        default_limits_exempt_when=lambda: not (
+            (request.endpoint or "").startswith("api.") or request.endpoint in RATE_LIMITED_PAGES
+        ),
     )
     app.extensions["kb-limiter"] = limiter
