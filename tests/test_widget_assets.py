@@ -52,11 +52,15 @@ def test_only_widget_files_are_served(client, path):
     assert client.get(path).status_code == 404
 
 
-def test_script_is_under_10_kb_gzipped():
-    raw = (WIDGET / "kb-search.js").read_bytes()
-    size = len(gzip.compress(raw, compresslevel=9))
-    print(f"kb-search.js: {len(raw)} bytes, {size} bytes gzipped")
-    assert size < MAX_GZIPPED_BYTES
+def test_script_and_stylesheet_together_are_at_most_10_kb_gzipped():
+    """The whole widget, as a clinic's visitor downloads it: both files, each gzipped."""
+    sizes = {}
+    for name in ("kb-search.js", "kb-search.css"):
+        raw = (WIDGET / name).read_bytes()
+        sizes[name] = len(gzip.compress(raw, compresslevel=9))
+        print(f"{name}: {len(raw)} bytes, {sizes[name]} bytes gzipped")
+    print(f"together: {sum(sizes.values())} bytes gzipped")
+    assert sum(sizes.values()) <= MAX_GZIPPED_BYTES, sizes
 
 
 @pytest.mark.parametrize("name", ["kb-search.js", "kb-search.css"])
@@ -64,6 +68,45 @@ def test_widget_names_no_other_host(name):
     text = (WIDGET / name).read_text(encoding="utf-8")
     assert URL_RE.findall(text) == []
     assert "@import" not in text
+    assert "url(" not in text  # no font, image or other asset from anywhere
+
+
+class FormCollector(HTMLParser):
+    """The <noscript> of a page or snippet: its tags (with attributes) and text."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+        self.tags: list[tuple[str, dict]] = []
+        self.text = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "noscript":
+            self.depth += 1
+        elif self.depth:
+            self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if tag == "noscript":
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.text += data
+
+
+def assert_plain_search_form(html: str, action: str):
+    """A labelled GET form to `action` with a q box and a submit button, without style."""
+    form = FormCollector()
+    form.feed(html)
+    names = [tag for tag, _ in form.tags]
+    assert names == ["form", "label", "input", "button"], form.tags
+    attrs = dict(form.tags)
+    assert attrs["form"] == {"role": "search", "method": "get", "action": action}
+    assert attrs["input"] == {"type": "search", "name": "q"}  # inside its <label>
+    assert attrs["button"] == {"type": "submit"}
+    assert "Search the knowledge base" in form.text and "Search" in form.text
+    assert all("style" not in a and "class" not in a for _, a in form.tags)
 
 
 def test_script_builds_dom_without_html_and_keeps_nothing():
@@ -87,6 +130,12 @@ def test_script_builds_dom_without_html_and_keeps_nothing():
     assert 'credentials: "omit"' in js
     assert "AbortController" in js
     assert 'role: "combobox"' in js and '"aria-activedescendant"' in js
+    # Its CSS arrives as a <link> to kb-search.css in the shadow root, which a host's
+    # `style-src <kb>` allows: never a <style> element or a style attribute, which a strict
+    # CSP without 'unsafe-inline' would block.
+    assert 'h("link", { rel: "stylesheet"' in js
+    for inline in ('"style"', "<style", "cssText", "insertRule", "adoptedStyleSheets"):
+        assert inline not in js, inline
 
 
 class AssetCollector(HTMLParser):
@@ -111,7 +160,8 @@ class AssetCollector(HTMLParser):
             self.style_tags += 1
         if tag == "script":
             self._in_script = True
-            if not attrs.get("src"):
+            # JSON-LD is data a browser never runs (a CSP does not apply to it).
+            if not attrs.get("src") and attrs.get("type") != "application/ld+json":
                 self.inline_scripts += 1
         if tag == "pre":
             self._in_pre = True
@@ -155,9 +205,23 @@ def test_demo_page_embeds_the_widget_under_a_strict_csp(client):
         "data-kb-lang",
         "data-kb-label-",
         "data-kb-target",
+        "data-kb-results",
+        "data-kb-theme",
+        "data-kb-timeout",
         "--kb-accent",
+        "--kb-dark-",
     ):
         assert option in html, option
+
+
+def test_demo_page_has_a_search_form_without_javascript_and_shows_the_noscript_snippet(client):
+    html = client.get("/").get_data(as_text=True)
+    # Its own form, to kb's results page (the copy-paste snippet below it is only text).
+    assert_plain_search_form(html, "/search")
+    shown = collect(client.get("/")).pre
+    assert "<noscript>" in shown and "</noscript>" in shown
+    snippet = shown[shown.index("<noscript>") : shown.index("</noscript>") + len("</noscript>")]
+    assert_plain_search_form(snippet, "http://localhost/search")
 
 
 def test_demo_page_lists_the_articles(client, shipped_articles):
@@ -179,7 +243,9 @@ def test_article_page_anchors_are_the_api_anchors(client, shipped_articles):
     assert f'id="{hit["anchor"]}"' in page
     parsed = collect(response)
     assert parsed.inline_scripts == 0 and parsed.style_attrs == 0
-    assert all(u.startswith(("/", "#", "data:")) and not u.startswith("//") for u in parsed.urls)
+    # Only kb's own files; the canonical link is the page's own absolute URL.
+    own = ("/", "#", "data:", "http://localhost/")
+    assert all(u.startswith(own) and not u.startswith("//") for u in parsed.urls)
 
 
 def test_widget_files_are_package_data():
@@ -223,3 +289,16 @@ def test_widget_snippet_pins_the_served_bytes(client, runner):
     assert 'data-kb-api="https://kb.clinic.example"' in result.stdout
     bad = runner.invoke(main, ["widget-snippet", "--base-url", "kb.clinic.example"])
     assert bad.exit_code == 2
+
+
+def test_widget_snippet_ends_with_a_noscript_form(runner):
+    from kb.cli import main
+
+    out = runner.invoke(main, ["widget-snippet", "--base-url", "https://kb.clinic.example/"]).stdout
+    # The script tag first, then the fallback, which works without any kb CSS.
+    assert out.index("</script>") < out.index("<noscript>")
+    assert out.rstrip().endswith("</noscript>")
+    assert_plain_search_form(out, "https://kb.clinic.example/search")
+    # A base URL is written as an attribute value, escaped.
+    odd = runner.invoke(main, ["widget-snippet", "--base-url", 'https://kb.example/a"b&c']).stdout
+    assert 'action="https://kb.example/a&quot;b&amp;c/search"' in odd

@@ -179,8 +179,11 @@ def _init_rate_limits(app: Flask) -> None:
         storage_uri=app.config["KB_RATE_LIMIT_STORAGE"],
         headers_enabled=True,
         enabled=bool(limits),
-        default_limits_exempt_when=lambda: not (
-            (request.endpoint or "").startswith("api.") or request.endpoint in RATE_LIMITED_PAGES
+        default_limits_exempt_when=lambda: (
+            not (
+                (request.endpoint or "").startswith("api.")
+                or request.endpoint in RATE_LIMITED_PAGES
+            )
         ),
     )
     app.extensions["kb-limiter"] = limiter

@@ -113,6 +113,52 @@ p.host-text { display: block; }
   data-kb-api="{kb}"></script>
 </main></body></html>""",
     ),
+    # A dark site: the widget must stay readable on it, whatever its own theme.
+    "/dark": (
+        "default-src 'none'; script-src {kb}; style-src 'self' {kb}; connect-src {kb}",
+        """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Dark clinic</title>
+<link rel="stylesheet" href="/dark.css"></head><body><main><h1>Our clinic, after dark</h1>
+<script src="{kb}/widget/kb-search.js" data-kb-api="{kb}"></script>
+<p>Opening hours: 9 to 5.</p></main></body></html>""",
+    ),
+    # A saturated coloured site with white text.
+    "/coloured": (
+        "default-src 'none'; script-src {kb}; style-src 'self' {kb}; connect-src {kb}",
+        """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Blue clinic</title>
+<link rel="stylesheet" href="/coloured.css"></head><body><main><h1>Our clinic in blue</h1>
+<script src="{kb}/widget/kb-search.js" data-kb-api="{kb}"></script>
+<p>Opening hours: 9 to 5.</p></main></body></html>""",
+    ),
+    # A light site that asks for the dark theme.
+    "/dark-theme": (
+        "default-src 'none'; script-src {kb}; style-src {kb}; connect-src {kb}",
+        """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Clinic</title>
+</head><body><main><h1>Our clinic</h1>
+<script src="{kb}/widget/kb-search.js" data-kb-api="{kb}" data-kb-theme="dark"></script>
+<p>Opening hours: 9 to 5.</p></main></body></html>""",
+    ),
+    # The clinic's own results page, with a parameter of its own.
+    "/own-results": (
+        "default-src 'none'; script-src {kb}; style-src {kb}; connect-src {kb}",
+        """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Clinic</title>
+</head><body><main><h1>Our clinic</h1>
+<script src="{kb}/widget/kb-search.js" data-kb-api="{kb}"
+  data-kb-results="/find?lang=en" data-kb-limit="2"></script>
+</main></body></html>""",
+    ),
+    # An API that accepts connections and never answers ({slow} is set by the test that
+    # starts it), with a short timeout.
+    "/slow": (
+        "default-src 'none'; script-src {kb}; style-src {kb}; connect-src {slow}",
+        """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Clinic</title>
+</head><body><main><h1>Our clinic</h1>
+<script src="{kb}/widget/kb-search.js" data-kb-api="{slow}" data-kb-timeout="700"></script>
+</main></body></html>""",
+    ),
     # A page of a site that kb does not allow (served on the third origin).
     "/refused": (
         None,
@@ -124,6 +170,12 @@ p.host-text { display: block; }
     ),
 }
 HOST_SCRIPT = "window.__hostAlive = true;"
+# The host pages' own stylesheets (files, so their CSP can stay free of 'unsafe-inline').
+HOST_STYLES = {
+    "/dark.css": "html, body { background: #121212; color: #e8e8e8; margin: 0; }",
+    "/coloured.css": "html, body { background: #0047ab; color: #fff; margin: 0; }",
+}
+HOST_MAIN_STYLE = " main { padding: 1rem; font: 17px/1.5 system-ui, sans-serif; }"
 
 
 def widget_snippet(base: str) -> str:
@@ -142,23 +194,35 @@ class HostSite:
 
     def __init__(self):
         self.kb_url = ""
+        # More `{name}` placeholders, set by a test for the pages that use them.
+        self.placeholders: dict[str, str] = {}
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "/")
         if path == "/host.js":
             start_response("200 OK", [("Content-Type", "text/javascript; charset=utf-8")])
             return [HOST_SCRIPT.encode()]
+        if path in HOST_STYLES:
+            start_response("200 OK", [("Content-Type", "text/css; charset=utf-8")])
+            return [(HOST_STYLES[path] + HOST_MAIN_STYLE).encode()]
         if path not in HOST_PAGES:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
         csp, html = HOST_PAGES[path]
+        values = {"{kb}": self.kb_url, **self.placeholders}
+
+        def fill(text: str) -> str:
+            for name, value in values.items():
+                text = text.replace(name, value)
+            return text
+
         headers = [("Content-Type", "text/html; charset=utf-8")]
         if csp:
-            headers.append(("Content-Security-Policy", csp.replace("{kb}", self.kb_url)))
+            headers.append(("Content-Security-Policy", fill(csp)))
         start_response("200 OK", headers)
         html = html.replace("{snippet}", widget_snippet(self.kb_url))
         html = html.replace("{version}", __version__)
-        return [html.replace("{kb}", self.kb_url).encode("utf-8")]
+        return [fill(html).encode("utf-8")]
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,10 @@ def test_input_is_labelled_and_focus_is_visible(page, kb_url):
     box = open_widget(page, kb_url + "/")
     expect(page.get_by_role("combobox", name="Search the knowledge base")).to_be_visible()
     expect(box).to_have_attribute("aria-autocomplete", "list")
-    page.keyboard.press("Tab")  # the first focusable element of the demo page is the widget
+    # The first focusable element of the demo page is the site header's name, then the widget.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("banner").get_by_role("link")).to_be_focused()
+    page.keyboard.press("Tab")
     expect(box).to_be_focused()
     outline = box.evaluate(
         "el => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth"

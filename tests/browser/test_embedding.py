@@ -71,6 +71,27 @@ def test_target_element_link_template_and_labels(page, kb_url, second_origin):
     assert page.evaluate("window.__csp") == []
 
 
+def test_the_clinics_own_results_page(page, kb_url, second_origin):
+    """data-kb-results: the form, "Show all" and the empty state's links go to the clinic's
+    page, keeping its own parameters (a GET form would drop the action's query string)."""
+    box = open_widget(page, second_origin + "/own-results")  # data-kb-results="/find?lang=en"
+    form = page.locator("kb-search form")
+    expect(form).to_have_attribute("action", second_origin + "/find?lang=en")
+    box.fill("therapy")
+    expect(hits(page)).to_have_count(2)  # data-kb-limit="2"
+    expect(page.locator("kb-search .kb-all")).to_have_attribute(
+        "href", second_origin + "/find?lang=en&q=therapy"
+    )
+    box.fill("xyzzyqq")
+    expect(
+        page.locator("kb-search").get_by_role("link", name="Browse all articles")
+    ).to_have_attribute("href", second_origin + "/find?lang=en")
+    box.fill("therapy")
+    expect(hits(page)).to_have_count(2)
+    box.press("Enter")
+    page.wait_for_url(second_origin + "/find?lang=en&q=therapy")
+
+
 def test_refused_origin_shows_unavailable(page, kb_url, third_origin):
     box = open_widget(page, third_origin + "/refused")
     box.fill("telehealth")
@@ -209,6 +230,10 @@ def test_css_zoom_200_percent(page, kb_url, artifacts):
 
 def test_the_pinned_snippet_with_sri_loads_and_a_tampered_one_does_not(page, kb_url, second_origin):
     box = open_widget(page, second_origin + "/pinned")
+    # Its <noscript> form stays inert while the script runs: one search box, the widget's.
+    expect(page.locator("noscript")).to_have_count(1)
+    expect(page.get_by_role("searchbox")).to_have_count(0)
+    expect(page.get_by_role("combobox")).to_have_count(1)
     box.fill("telehealth")
     expect(hits(page).filter(has_text=TELEHEALTH_TITLE)).to_have_count(1)
     page.screenshot(path=str(ARTIFACTS / "widget-pinned-sri.png"))

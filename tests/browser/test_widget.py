@@ -1,4 +1,8 @@
-"""The widget on kb's own demo page: searching, keyboard use, states, crisis notices, races."""
+"""The widget on kb's own demo page: searching, keyboard use, states, crisis notices, races.
+
+Tests that land on kb's results page (GET /search, kb/api/pages.py) depend on it: they call
+`expect_results_page` (Enter without a chosen result, "Show all", the empty state's links).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from tests.browser.widget import (
     MBT_ARTICLE,
     MBT_TITLE,
     TELEHEALTH_TITLE,
+    article_labels,
+    expect_results_page,
     hits,
     open_widget,
     shadow_eval,
@@ -27,6 +33,15 @@ pytestmark = pytest.mark.browser
 
 def search_requests(page) -> list[str]:
     return [u for u in page.problems.requests if "/api/v1/search" in u]
+
+
+def wait_until_held(page, held: list, n: int = 1):
+    """The route handler runs a moment after the widget shows "Searching…": wait for it."""
+    for _ in range(100):
+        if len(held) >= n:
+            break
+        page.wait_for_timeout(20)
+    assert len(held) == n, held
 
 
 def test_typing_shows_the_mbt_section(page, kb_url):
@@ -168,6 +183,7 @@ def test_empty_state_offers_did_you_mean_as_a_link(page, kb_url):
     box = open_widget(page, kb_url + "/")
     box.fill("mediccation")
     expect(status(page)).to_have_text("No sections found")
+    expect(page.locator("kb-search .kb-line")).to_have_text("No sections found for “mediccation”")
     expect(box).to_have_attribute("aria-expanded", "false")
     link = page.locator("kb-search .kb-dym").get_by_role("button", name="medication")
     expect(page.locator("kb-search .kb-dym")).to_contain_text("Did you mean medication?")
@@ -180,9 +196,152 @@ def test_empty_state_offers_did_you_mean_as_a_link(page, kb_url):
 def test_nothing_found(page, kb_url):
     box = open_widget(page, kb_url + "/")
     box.fill("xyzzyqq")
-    expect(status(page)).to_have_text("No sections found")
+    expect(status(page)).to_have_text("No sections found")  # what the live region announces
+    expect(page.locator("kb-search .kb-line")).to_have_text("No sections found for “xyzzyqq”")
     expect(hits(page)).to_have_count(0)
     expect(page.get_by_role("listbox")).to_be_hidden()
+
+
+def test_empty_state_offers_topics_and_all_articles(page, kb_url):
+    """Topics come from GET /api/v1/topics, fetched once, and only when nothing is found."""
+
+    def topic_requests():
+        return [u for u in page.problems.requests if "/api/v1/topics" in u]
+
+    box = open_widget(page, kb_url + "/")
+    box.fill("telehealth")
+    expect(hits(page).first).to_be_visible()
+    assert topic_requests() == []  # not needed yet
+    box.fill("xyzzyqq")
+    more = page.locator("kb-search .kb-more")
+    expect(more.get_by_role("link", name="Browse all articles")).to_have_attribute(
+        "href", kb_url + "/search"
+    )
+    topics = page.locator("kb-search").get_by_role("list", name="Or browse a topic")
+    expect(topics.get_by_role("link")).to_have_count(4)
+    hrefs = topics.get_by_role("link").evaluate_all("els => els.map(e => e.href)")
+    assert all(re.fullmatch(re.escape(kb_url) + r"/search\?topic=[\w-]+", h) for h in hrefs), hrefs
+    # Another empty search shows them again without asking again; results hide them.
+    box.fill("telehealth")
+    expect(hits(page).first).to_be_visible()
+    expect(more).to_have_text("")
+    box.fill("qqzzyx")
+    expect(topics.get_by_role("link")).to_have_count(4)
+    assert len(topic_requests()) == 1, topic_requests()
+    # A topic opens the results page filtered by it (depends on kb's results page).
+    first = topics.get_by_role("link").first
+    href = first.get_attribute("href")
+    first.click()
+    page.wait_for_url(href)
+    expect(page.locator("ol.results > li").first).to_be_visible()
+
+
+def test_browse_all_articles_opens_the_results_page(page, kb_url):
+    """Depends on kb's results page."""
+    box = open_widget(page, kb_url + "/")
+    box.fill("xyzzyqq")
+    page.locator("kb-search").get_by_role("link", name="Browse all articles").click()
+    page.wait_for_url(kb_url + "/search")
+    expect_results_page(page, "")
+
+
+def test_enter_with_no_active_row_submits_to_the_results_page(page, kb_url):
+    """The search box is a real form: role=search, GET, to <api>/search with q. Depends on
+    kb's results page."""
+    box = open_widget(page, kb_url + "/")
+    form = page.locator("kb-search form")
+    expect(form).to_have_attribute("role", "search")
+    expect(form).to_have_attribute("method", "get")
+    expect(form).to_have_attribute("action", kb_url + "/search")
+    expect(box).to_have_attribute("name", "q")
+    box.fill("therapy")
+    expect(hits(page).first).to_be_visible()
+    assert box.get_attribute("aria-activedescendant") is None
+    box.press("Enter")
+    page.wait_for_url(kb_url + "/search?q=therapy")
+    expect_results_page(page, "therapy")
+
+
+def test_show_all_results_is_the_last_option(page, kb_url):
+    """With more found than shown, the list ends with "Show all N results", an option the
+    arrow keys reach and Enter opens. Depends on kb's results page."""
+    box = open_widget(page, kb_url + "/")
+    box.fill("therapy")
+    expect(hits(page)).to_have_count(5)
+    expect(status(page)).to_have_text("7 sections found")
+    options = page.locator("kb-search [role=option]")
+    last = options.last
+    expect(last).to_have_text("Show all 7 results")
+    expect(last).to_have_attribute("href", kb_url + "/search?q=therapy")
+    box.press("ArrowUp")  # from nothing, ArrowUp is the last option
+    assert box.get_attribute("aria-activedescendant") == last.get_attribute("id")
+    box.press("Enter")
+    page.wait_for_url(kb_url + "/search?q=therapy")
+    expect_results_page(page, "therapy")
+    # Everything found is shown: no such option.
+    box = open_widget(page, kb_url + "/")
+    box.fill("mentalization")
+    expect(hits(page)).to_have_count(1)
+    expect(page.locator("kb-search .kb-all")).to_have_count(0)
+
+
+def test_sections_are_grouped_under_their_article(page, kb_url):
+    box = open_widget(page, kb_url + "/")
+    box.fill("therapy")
+    expect(hits(page)).to_have_count(5)
+    labels = article_labels(page)
+    expect(labels).to_have_count(2)  # 5 sections of 2 articles: each title once
+    structure = shadow_eval(
+        page,
+        """root => [...root.querySelectorAll('[role=listbox] > *')].map(el => ({
+            role: el.getAttribute('role'), cls: el.className,
+            label: el.getAttribute('aria-labelledby') &&
+                root.getElementById(el.getAttribute('aria-labelledby')).textContent,
+            options: [...el.querySelectorAll('[role=option]')].length}))""",
+    )
+    # Suggestions, then one group per article, then "Show all": only groups and options.
+    assert [s["role"] for s in structure] == ["group", "group", "group", "option"], structure
+    assert structure[0]["label"] == "Suggestions"
+    assert [s["options"] for s in structure[1:3]] == [4, 1], structure
+    assert structure[1]["label"] == labels.nth(0).text_content()
+    # Each section names its article for screen readers (visually hidden).
+    meta = hits(page).first.locator(".kb-hit-meta .kb-vh")
+    expect(meta).to_have_text(labels.nth(0).text_content())
+    assert meta.bounding_box()["width"] <= 1
+
+
+def test_hover_and_keyboard_never_highlight_two_rows(page, kb_url):
+    box = open_widget(page, kb_url + "/")
+    box.fill("therapy")
+    expect(hits(page)).to_have_count(5)
+    options = page.locator("kb-search [role=option]")
+
+    def highlighted():
+        """Options drawn as active: by aria-selected or by their background."""
+        return options.evaluate_all("""els => els.map((el, i) => [i, el.getAttribute(
+            'aria-selected') === 'true', getComputedStyle(el).backgroundColor]).filter(
+            ([i, sel, bg]) => sel || bg !== 'rgba(0, 0, 0, 0)')""")
+
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    assert [i for i, *_ in highlighted()] == [1]
+    # The mouse moves over the third section: it becomes the one active row.
+    target = hits(page).nth(2)
+    target.hover()
+    target_index = options.evaluate_all("(els, t) => els.indexOf(t)", target.element_handle())
+    assert [i for i, *_ in highlighted()] == [target_index]
+    assert box.get_attribute("aria-activedescendant") == target.get_attribute("id")
+    expect(box).to_be_focused()
+    # The keyboard takes over from there; the row under the resting pointer is not lit.
+    box.press("ArrowDown")
+    assert [i for i, *_ in highlighted()] == [target_index + 1]
+    page.mouse.move(5, 5)  # leaving the list does not clear a row the keyboard chose
+    assert [i for i, *_ in highlighted()] == [target_index + 1]
+    # A row the mouse chose is cleared when it leaves: Enter then submits, not that row.
+    target.hover()
+    page.mouse.move(5, 5)
+    assert highlighted() == []
+    assert box.get_attribute("aria-activedescendant") is None
 
 
 def test_crisis_notice_with_its_resources_every_time(page, kb_url):
@@ -215,7 +374,7 @@ def test_loading_state(page, kb_url):
     box.fill("telehealth")
     expect(status(page)).to_have_text("Searching…")
     expect(page.locator("kb-search .kb")).to_have_class(re.compile("kb-busy"))
-    assert len(held) == 1
+    wait_until_held(page, held)
     held[0].continue_()
     expect(status(page)).to_have_text("1 section found")
     expect(page.locator("kb-search .kb")).not_to_have_class(re.compile("kb-busy"))
@@ -262,7 +421,7 @@ def test_a_stale_response_never_overwrites_a_newer_one(page, kb_url):
     box = open_widget(page, kb_url + "/")
     box.fill("mentalization")
     expect(status(page)).to_have_text("Searching…")
-    assert len(held) == 1
+    wait_until_held(page, held)
     box.fill("telehealth")
     expect(hits(page).filter(has_text=TELEHEALTH_TITLE)).to_have_count(1)
     expect(hits(page).filter(has_text=TELEHEALTH_TITLE)).to_have_count(1)
