@@ -113,6 +113,14 @@ class QueryParser:
         self.schema = schema
         self.analyzer = analyzer
         self.expansions = expansions
+        # Each group's first terms: a group can only occur in a query holding one of them
+        # (most queries hold none, and are spared comparing every variant).
+        self._expansion_firsts = [
+            frozenset(v[0] for _, variants in group for v in variants if v) for group in expansions
+        ]
+        self._one_word_variants = frozenset(
+            v[0] for group in expansions for _, variants in group for v in variants if len(v) == 1
+        )
         self.corrector = corrector
         self._reader = reader
 
@@ -130,12 +138,7 @@ class QueryParser:
         return all(self.doc_frequency(t) for t in terms)
 
     def _is_expansion_term(self, word: Word) -> bool:
-        return any(
-            (t,) in variants
-            for t in word.terms
-            for group in self.expansions
-            for _, variants in group
-        )
+        return any(t in self._one_word_variants for t in word.terms)
 
     def cap(self, words: list[Word], limit: int) -> tuple[list[Word], list[str]]:
         """At most `limit` words: the most informative ones, in the order typed.
@@ -265,7 +268,11 @@ class QueryParser:
 
         expansions: list[Expansion] = []
         highlight_phrases: set[tuple[str, ...]] = set()
-        for group in self.expansions if settings.expansion_weight > 0 else ():
+        query_terms = set(flat) | joined_terms
+        groups = zip(self.expansions, self._expansion_firsts, strict=True)
+        for group, firsts in groups if settings.expansion_weight > 0 else ():
+            if firsts.isdisjoint(query_terms):
+                continue
             typed = [(e, variants) for e, variants in group if in_query(variants)]
             if not typed:
                 continue
