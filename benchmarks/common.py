@@ -202,7 +202,33 @@ def doc_slug_map(coll: Collection) -> dict[str, str]:
     return {make_slug(d): d for d in coll.docs}
 
 
+def beir_records(path: Path, prefix: str = "") -> tuple[list[dict], int]:
+    """The records of a BEIR corpus.jsonl as prepare_kb imports them, and how many it skips.
+
+    Ids get `prefix`; records with no text (two in Cranfield) are left out, as prepare_kb
+    leaves them out (kb's importer refuses them, and no engine can match them anyway).
+    """
+    records, skipped = [], 0
+    with Path(path).open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            if not " ".join(str(rec.get("text") or "").split()):
+                skipped += 1
+                continue
+            rec["_id"] = f"{prefix}{rec['_id']}"
+            records.append(rec)
+    return records, skipped
+
+
 # -- FTS5 baseline ---------------------------------------------------------------------------
+
+
+# The table of Fts5 (the same statement as in Fts5.__init__), for Fts5.in_file.
+FTS5_TABLE = (
+    "CREATE VIRTUAL TABLE docs USING fts5(did UNINDEXED, body, tokenize='porter unicode61')"
+)
 
 
 class Fts5:
@@ -234,6 +260,24 @@ class Fts5:
         ).fetchall()
         return [(d, -s) for d, s in rows]
 
+    @classmethod
+    def in_file(cls, path: str | Path, docs: dict[str, tuple[str, str]] | None = None) -> Fts5:
+        """The same table in a database file: created from `docs` when given, else opened.
+
+        Creating it is CREATE + INSERT of every document + COMMIT (what benchmarks/scale.py
+        times as FTS5's build); the file must not exist yet.
+        """
+        self = cls.__new__(cls)
+        self.db = sqlite3.connect(str(path), check_same_thread=False)
+        if docs is not None:
+            self.db.execute(FTS5_TABLE)
+            self.db.executemany(
+                "INSERT INTO docs(did, body) VALUES (?, ?)",
+                ((d, f"{t} {x}") for d, (t, x) in docs.items()),
+            )
+            self.db.commit()
+        return self
+
 
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank-interpolated percentile (numpy's default 'linear')."""
@@ -244,6 +288,53 @@ def percentile(values: list[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+# -- process and machine figures -------------------------------------------------------------
+
+MB = 1024 * 1024  # "MB" in the benchmark tables: 2**20 bytes
+
+
+def proc_status_mb(field: str) -> float:
+    """A memory line of /proc/self/status in MB: VmRSS (resident now), VmHWM (peak), ..."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024 / MB  # the kernel reports kB
+    raise KeyError(field)
+
+
+def dir_bytes(path: Path) -> int:
+    """Bytes of every file under `path` (or of `path` itself, a file)."""
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def least_squares(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """(slope, intercept) of the least-squares line through the points; needs 2 distinct xs."""
+    n = len(xs)
+    if n < 2 or len(set(xs)) < 2:
+        raise ValueError("a line needs at least two distinct x values")
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+    return slope, my - slope * mx
+
+
+def machine_info() -> dict:
+    """CPU count, load average now, Python, platform and Whoosh distribution."""
+    import platform
+
+    return {
+        "cpus": os.cpu_count(),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
+        "whoosh": whoosh_distribution(),
+    }
 
 
 # -- evaluation ------------------------------------------------------------------------------
