@@ -306,7 +306,7 @@ def _index_in_parallel(
     queue = context.Queue()
     chunks = [articles[i::procs] for i in range(procs)]
     with ProcessPoolExecutor(
-        procs, mp_context=context, initializer=_set_progress_queue, initargs=(queue,)
+        procs, mp_context=context, initializer=_init_worker, initargs=(queue, os.getpid())
     ) as pool:
         pending = {pool.submit(_index_chunk, str(work), chunk, taxonomy) for chunk in chunks}
         futures = list(pending)
@@ -336,9 +336,22 @@ def _drain(queue, progress: Callable[[int], None]) -> None:
 _progress_queue = None  # in an indexing process: where it reports each article done
 
 
-def _set_progress_queue(queue) -> None:
+def _init_worker(queue, parent: int) -> None:
+    """In a new indexing process: keep the progress queue, and die with the build.
+
+    A `kill -9` of `kb build` must not leave indexing processes writing on (Linux:
+    PR_SET_PDEATHSIG, then a check that the parent did not die before it was set)."""
     global _progress_queue
     _progress_queue = queue
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends when its work is done
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _index_chunk(work: str, articles: list[Article], taxonomy: Taxonomy):

@@ -141,6 +141,19 @@ def logged_server(args: list[str], environment: dict, log_path: Path, port: int)
             stop_process(proc)
 
 
+def session_processes(session: int) -> list[int]:
+    """Pids of the live (not zombie) processes of a session, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
 def synthetic_corpus(directory: Path, count: int, seed: int = 8) -> Path:
     """`count` articles of plausible clinical text (words of the shipped corpus, shuffled)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -201,6 +214,7 @@ def test_killed_build_leaves_the_live_index_serving_and_the_next_build_works(
             [*kb_command(), "build", "--corpus", str(big), "--index", str(index)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its indexing processes are in its session
         )
         # Wait until the build is writing its .tmp-<name> directory, then kill it midway.
         deadline = time.monotonic() + 120
@@ -212,6 +226,11 @@ def test_killed_build_leaves_the_live_index_serving_and_the_next_build_works(
         assert proc.poll() is None, "the build finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
+        # The build's indexing processes (one per core for 2,400 sections) die with it.
+        deadline = time.monotonic() + 10
+        while session_processes(proc.pid):
+            assert time.monotonic() < deadline, f"left running: {session_processes(proc.pid)}"
+            time.sleep(0.1)
 
         assert current(index) == live
         assert finished_builds(index) == [live]
