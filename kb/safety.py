@@ -228,12 +228,19 @@ def crisis_matches(query: str, data: CrisisData | None = None) -> list[tuple[str
     if not words:
         return []
     matches = _word_matches(words, data.vocabulary)
+    # Every phrase word some query word equals or reads as a typo of: a phrase (or an
+    # exception) with a word outside this set cannot occur, and is not looked for.
+    seen = frozenset().union(*(exact | close for exact, close in matches))
     masked: set[int] = set()
     for exception in data.exceptions:
+        if not seen.issuperset(exception):
+            continue
         for first, last in _occurrences(matches, exception, typos=False):
             masked.update(range(first, last + 1))
     found = []
     for category, phrase in data.phrases:
+        if not seen.issuperset(phrase):
+            continue
         for first, last in _occurrences(matches, phrase, typos=True):
             if not masked.intersection(range(first, last + 1)):
                 found.append((category, " ".join(w.surface for w in phrase)))

@@ -97,11 +97,16 @@ def window_start(starts: list[int], ends: list[int], reset: int, last: int, surr
 
 def phrase_positions(texts: list[str], phrases: frozenset[tuple[str, ...]]) -> frozenset[int]:
     """Indexes of the tokens that are part of a whole occurrence of one of `phrases`."""
+    firsts = {phrase[0] for phrase in phrases}
+    starts: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):  # one pass over the text for every phrase
+        if text in firsts:
+            starts.setdefault(text, []).append(i)
     found: set[int] = set()
     for phrase in phrases:
-        n, first = len(phrase), phrase[0]
-        for i, text in enumerate(texts):
-            if text == first and tuple(texts[i : i + n]) == phrase:
+        n = len(phrase)
+        for i in starts.get(phrase[0], ()):
+            if tuple(texts[i : i + n]) == phrase:
                 found.update(range(i, i + n))
     return frozenset(found)
 
