@@ -117,18 +117,29 @@ class Ranker:
         return bool(common)
 
     def scores(
-        self, query, scores: dict[int, float] | None = None, boost: float = 1.0
+        self,
+        query,
+        scores: dict[int, float] | None = None,
+        boost: float = 1.0,
+        only: dict[int, float] | None = None,
     ) -> dict[int, float]:
-        """Add the query's score for every matching document into `scores` (docnum -> score)."""
+        """Add the query's score for every matching document into `scores` (docnum -> score).
+
+        With `only`, term postings of documents not in it are skipped (feedback scores only
+        re-rank the first pass's matches); other documents may still be scored."""
         scores = {} if scores is None else scores
         if isinstance(query, Or) and not query.minmatch and not query.scale:
             for sub in query.subqueries:
-                self.scores(sub, scores, boost * query.boost)
+                self.scores(sub, scores, boost * query.boost, only)
         elif isinstance(query, Term) and query.fieldname in TEXT_FIELDS:
             ids, contributions = self.posting_list(query.fieldname, query.text)
             factor = boost * query.boost
             get = scores.get
-            if factor == 1.0:
+            if only is not None:
+                for docnum, score in zip(ids, contributions, strict=True):
+                    if docnum in only:
+                        scores[docnum] = get(docnum, 0.0) + factor * score
+            elif factor == 1.0:
                 for docnum, score in zip(ids, contributions, strict=True):
                     scores[docnum] = get(docnum, 0.0) + score
             else:
@@ -158,15 +169,17 @@ class Feedback:
         self.section_of = section_of
         self._counts: cache.SharedCache[dict[str, int]] = cache.SharedCache(cache.TERM_COUNTS)
 
-    def term_counts(self, section: Section) -> dict[str, int]:
-        """Analyzed term counts of a section's title and text (cached per section)."""
+    def term_counts(self, section: Section) -> dict[str, float]:
+        """Each analyzed term of a section's title and text with its share of the section's
+        terms, count / length: P(t|d) (cached per section)."""
         return self._counts.get_or_compute(section.id, lambda: self._count(section))
 
-    def _count(self, section: Section) -> dict[str, int]:
+    def _count(self, section: Section) -> dict[str, float]:
         counts: dict[str, int] = {}
         for token in self.analyzer(f"{section.title}\n{section.text}"):
             counts[token.text] = counts.get(token.text, 0) + 1
-        return counts
+        length = sum(counts.values()) or 1
+        return {term: count / length for term, count in counts.items()}
 
     def query(self, best: list[tuple[int, float]], query, settings: RankingSettings):
         """The feedback query for the first-pass top documents `best` (None: no feedback).
@@ -182,12 +195,12 @@ class Feedback:
             return None
         in_query = {text for _field, text in query.iter_all_terms()}
         weights: dict[str, float] = {}
+        get = weights.get
         for docnum, score in best:
-            counts = self.term_counts(self.section_of(docnum))
-            length = sum(counts.values()) or 1
-            for term, count in counts.items():
+            share = score / total
+            for term, probability in self.term_counts(self.section_of(docnum)).items():
                 if term not in in_query:
-                    weights[term] = weights.get(term, 0.0) + (count / length) * (score / total)
+                    weights[term] = get(term, 0.0) + probability * share
         chosen = heapq.nlargest(settings.feedback_terms, weights.items(), key=lambda i: i[1])
         if not chosen:
             return None
@@ -219,7 +232,7 @@ class Feedback:
                 # result still contains a query word (or a synonym), the total and the
                 # facets mean what they say, and on a small corpus the feedback terms
                 # (common words of the one good match) cannot pull in unrelated sections.
-                for docnum, score in ranker.scores(feedback).items():
+                for docnum, score in ranker.scores(feedback, only=scores).items():
                     if docnum in scores:
                         scores[docnum] += score
         return scores
