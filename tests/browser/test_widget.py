@@ -482,10 +482,9 @@ def test_no_cookies_no_storage_no_query_in_urls(page, context, kb_url):
     for href in hits(page).evaluate_all("els => els.map(e => e.href)"):
         assert "?" not in href
     # Control: a normal navigation to kb does send the cookie, so the check above means something.
-    sent = []
-    page.on("request", lambda r: sent.append(r.all_headers().get("cookie")))
-    page.goto(kb_url + "/api/v1/health")
-    assert "clinic_session=secret" in (sent[-1] or "")
+    with page.expect_request(lambda r: r.url.endswith("/api/v1/health")) as sent:
+        page.goto(kb_url + "/api/v1/health")
+    assert "clinic_session=secret" in (sent.value.all_headers().get("cookie") or "")
 
 
 def test_only_mark_is_markup_and_entities_become_text(page, kb_url):
