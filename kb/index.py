@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import whoosh
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.writing import MERGE_SMALL, SegmentWriter
@@ -154,6 +155,7 @@ def previous_build(index_dir: str | Path, taxonomy: Taxonomy) -> PreviousBuild |
         meta = json.loads((build / META_FILE).read_text(encoding="utf-8"))
         if (
             meta.get("format") != BUILD_FORMAT
+            or meta.get("whoosh") != whoosh.versionstring()
             or meta.get("taxonomy_digest") != taxonomy_digest(taxonomy)
             or not isinstance(meta.get("files"), dict)
             or not (build / VOCABULARY_FILE).is_file()
@@ -451,6 +453,7 @@ def _write_build_files(
         "sections": sum(len(a["sections"]) for a in snapshot),
         "corpus_digest": corpus_digest,
         "format": BUILD_FORMAT,
+        "whoosh": whoosh.versionstring(),  # another Whoosh may not read this one's files
         "taxonomy_digest": taxonomy_digest(taxonomy),
         "files": dict(files) if files is not None else None,
     }

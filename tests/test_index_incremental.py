@@ -200,3 +200,13 @@ def test_indexing_in_several_processes_builds_the_same_index(corpus, tmp_path):
     assert ids(tmp_path / "two", "telehealth") == ["extra-3:part-3"]
     assert "extra-3:part-3" not in ids(tmp_path / "two", "group skills session")
     assert len(ids(tmp_path / "two", "group skills session")) == 12  # 11 extras, dbt
+
+
+def test_a_build_made_by_another_whoosh_is_not_updated_in_place(corpus, tmp_path):
+    index = tmp_path / "index"
+    build(corpus, index)
+    meta_file = current_build(index) / META_FILE
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta["whoosh"] = "5.4.0"  # e.g. a fork whose segment files this Whoosh cannot read
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    assert ": 3 articles" in build(corpus, index)
