@@ -18,6 +18,7 @@ snippet tokens          section -> plain text and   SNIPPETS (4,096 entries)    
 term counts             section -> term counts      TERM_COUNTS (4,096)         shared
 analyzed words          (word, stops, mode) ->      WORDS (50,000 entries)      shared
                         tokens
+term frequencies        term -> sections holding it FREQUENCIES (100,000)       shared
 postings                (field, term) -> docnums    POSTINGS (2,000,000         one per
                         and BM25 scores             postings in all)            thread
 ======================  ==========================  ==========================  ========
@@ -41,6 +42,7 @@ RELATED = 4_096
 SNIPPETS = 4_096
 TERM_COUNTS = 4_096
 WORDS = 50_000
+FREQUENCIES = 100_000
 POSTINGS = 2_000_000  # postings, not entries: one hot term may hold most of a corpus
 
 V = TypeVar("V")

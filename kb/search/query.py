@@ -17,6 +17,7 @@ from kb.analysis import WORD_RE, contains_sequence, phrase_variants
 from kb.errors import InvalidQuery
 from kb.lexicon import ENGLISH_ZIPF, zipf
 from kb.models import Correction, Expansion, Interpretation
+from kb.search import cache
 from kb.search.settings import PHRASE_FIELDS, TEXT_FIELDS, RankingSettings
 from kb.search.spelling import SpellingCorrector
 from kb.taxonomy import Taxonomy
@@ -123,13 +124,18 @@ class QueryParser:
         )
         self.corrector = corrector
         self._reader = reader
+        self._frequencies: cache.SharedCache[int] = cache.SharedCache(cache.FREQUENCIES)
 
     def words(self, text: str) -> list[Word]:
         """The query words of `text`, analyzed with the build's analyzer."""
         return split_words(text, self.analyzer)
 
     def doc_frequency(self, term: str) -> int:
-        """Sections whose title or body holds the term (one count per field)."""
+        """Sections whose title or body holds the term (one count per field), cached: a
+        query asks for its words, their expansions and joined forms, over and over."""
+        return self._frequencies.get_or_compute(term, lambda: self._count(term))
+
+    def _count(self, term: str) -> int:
         reader = self._reader()
         return sum(reader.doc_frequency(f, term) for f in PHRASE_FIELDS)
 
