@@ -144,6 +144,7 @@ class SearchResults:
     hits: tuple[Hit, ...]
     topic_facets: tuple[FacetCount, ...] = ()
     article_facets: tuple[FacetCount, ...] = ()
+    article_total: int = 0  # articles holding a match (article_facets lists the top ones)
     did_you_mean: str | None = None
     corrected: bool = False
     notices: tuple[Notice, ...] = field(default_factory=tuple)

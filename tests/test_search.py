@@ -357,3 +357,22 @@ def _marks(hit: Hit) -> list[str]:
 
 def test_a_lay_term_finds_the_clinical_passage(kb):
     assert ids(kb.search("are happy pills any use"))[0] == MBT  # the medication paragraph
+
+
+def test_facets_list_the_20_articles_with_most_hits_and_count_them_all(tmp_path, make_article):
+    from kb.api import create_app
+    from kb.search.facets import FACET_LIMIT
+
+    for n in range(FACET_LIMIT + 5):
+        make_article(f"a{n:02d}.md", "Skills group. " + "Skills practice. " * (n % 3) + "\n")
+    build_index(load_corpus(make_article.corpus), tmp_path / "index")
+    kb = KnowledgeBase(next((tmp_path / "index" / "builds").iterdir()))
+    results = kb.search("skills", limit=5)
+    assert results.total == FACET_LIMIT + 5 and results.article_total == FACET_LIMIT + 5
+    counts = [f.count for f in results.article_facets]
+    assert len(counts) == FACET_LIMIT and counts == sorted(counts, reverse=True)
+    app = create_app({"KB_INDEX_DIR": str(tmp_path / "index"), "KB_RATE_LIMIT": ""})
+    body = app.test_client().get("/api/v1/search?q=skills").get_json()
+    assert len(body["facets"]["articles"]) == FACET_LIMIT
+    page = app.test_client().get("/search?q=skills").get_data(as_text=True)
+    assert "in 25 articles" in page

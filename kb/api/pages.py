@@ -413,7 +413,7 @@ class ResultsPage:
     @property
     def article_count(self) -> int:
         """How many articles the matching sections are in (all pages)."""
-        return len(self.results.article_facets) if self.results else 0
+        return self.results.article_total if self.results else 0
 
     # Facets are counted over the filtered results, and a filter takes one topic and one
     # article: once a topic is chosen, another topic's link would replace it rather than
@@ -507,6 +507,7 @@ def browse(kb, topic: Topic | None, article: Article | None, page: int) -> Searc
         hits=hits,
         topic_facets=facets(topic_counts, kb.taxonomy.label),
         article_facets=facets(article_counts, lambda slug: kb.articles[slug].title),
+        article_total=len(article_counts),
     )
 
 

@@ -169,13 +169,16 @@ class FacetsSchema(Schema):
         fields.Nested(FacetSchema),
         required=True,
         attribute="topic_facets",
-        metadata={"description": "Per topic: most hits first, then by value."},
+        metadata={"description": "Per topic: most hits first, then by value (at most 20)."},
     )
     articles = fields.List(
         fields.Nested(FacetSchema),
         required=True,
         attribute="article_facets",
-        metadata={"description": "Per article: most hits first, then by value."},
+        metadata={
+            "description": "Per article: most hits first, then by value (the 20 articles "
+            "with most hits)."
+        },
     )
 
 

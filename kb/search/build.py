@@ -218,7 +218,7 @@ class KnowledgeBase:
             for docnum, score in top(scores, offset + limit)[offset:]
         )
         # Facets over the whole match set, from per-document tables (no stored-field reads).
-        topic_facets, article_facets = self.documents.facets(scores)
+        topic_facets, article_facets, article_total = self.documents.facets(scores)
         return SearchResults(
             query=text,
             total=len(scores),
@@ -227,6 +227,7 @@ class KnowledgeBase:
             hits=hits,
             topic_facets=topic_facets,
             article_facets=article_facets,
+            article_total=article_total,
             did_you_mean=parsed.corrected_text or parsed.suggestion_text,
             corrected=parsed.corrected_text is not None,
             notices=notices,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable
 from itertools import chain
@@ -10,6 +11,9 @@ from kb.errors import ArticleNotFound, InvalidQuery
 from kb.models import Article, FacetCount, Section
 from kb.search import cache
 from kb.taxonomy import Taxonomy
+
+# Facet values of each kind in an answer: the most frequent (a results page shows 10).
+FACET_LIMIT = 20
 
 
 class DocumentTable:
@@ -65,15 +69,20 @@ class DocumentTable:
             ),
         )
 
-    def facets(self, docnums) -> tuple[tuple[FacetCount, ...], tuple[FacetCount, ...]]:
-        """(topic facets, article facets) of the matching documents `docnums`."""
+    def facets(self, docnums) -> tuple[tuple[FacetCount, ...], tuple[FacetCount, ...], int]:
+        """(topic facets, article facets, number of articles) of the matching documents
+        `docnums`: at most FACET_LIMIT values of each kind, most hits first. A corpus of
+        one-section articles matches thousands of articles per query, and dumping them all
+        was most of the cost of a cached answer."""
         topics, articles = self._topics, self._articles
         topic_counts = Counter(chain.from_iterable(map(topics.__getitem__, docnums)))
         article_counts = Counter(map(articles.__getitem__, docnums))
+        article_counts.pop("", None)
         labels = self._topic_labels
         return (
             self._facet_counts("topic", topic_counts, lambda t: labels.get(t, t)),
             self._facet_counts("article", article_counts, lambda slug: self.articles[slug].title),
+            len(article_counts),
         )
 
     def _facet_counts(
@@ -83,7 +92,7 @@ class DocumentTable:
         (value, count) is shared: a corpus of one-section articles has thousands of article
         facets per query, nearly all with count 1, and building them anew was most of the
         time of a search."""
-        ordered = sorted((-n, v) for v, n in counts_by_value.items() if v)
+        ordered = heapq.nsmallest(FACET_LIMIT, ((-n, v) for v, n in counts_by_value.items() if v))
         facets = []
         with self._facets.lock:
             made = self._facets.unlocked
