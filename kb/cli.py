@@ -302,8 +302,10 @@ def build_from_corpus(
     taxonomy = _taxonomy()
     phases("reading the corpus")
     try:
-        digests = file_digests(corpus_dir)
         previous = None if full else previous_build(index_dir, taxonomy)
+        stats: dict = {}
+        known = previous.meta.get("stats") if previous else None
+        digests = file_digests(corpus_dir, known if isinstance(known, dict) else None, stats)
         reuse = previous.reusable(digests) if previous else {}
         with phases.bar(len(digests), "Reading articles") as bar:
             articles = load_corpus(corpus_dir, taxonomy, progress=bar.update, reuse=reuse)
@@ -318,6 +320,7 @@ def build_from_corpus(
             taxonomy=taxonomy,
             phase=phases,
             files=digests,
+            stats=stats,
             previous=previous,
         )
     phases.end()

@@ -178,6 +178,7 @@ def build_index(
     files: Mapping[str, str] | None = None,
     previous: PreviousBuild | None = None,
     workers: int | None = None,
+    stats: Mapping[str, tuple[int, int, str]] | None = None,
 ) -> Path:
     """Write a complete new build, then switch CURRENT to it. Returns the build directory.
 
@@ -244,7 +245,7 @@ def build_index(
         writer.commit(mergetype=lambda w, existing: MERGE_SMALL(w, existing) + segments)
         ix.close()
         phase("writing the build")
-        _write_build_files(work, snapshot, +vocabulary, taxonomy, name, corpus_digest, files)
+        _write_build_files(work, snapshot, +vocabulary, taxonomy, name, corpus_digest, files, stats)
         final = builds / name
         os.replace(work, final)
         _write_current(index_dir, name)
@@ -434,6 +435,7 @@ def _write_build_files(
     name: str,
     corpus_digest: str | None,
     files: Mapping[str, str] | None,
+    stats: Mapping[str, tuple[int, int, str]] | None = None,
 ) -> None:
     """corpus.json (the tagged articles, as dicts), vocabulary.json (word -> number of
     sections), taxonomy.json and meta.json."""
@@ -456,6 +458,8 @@ def _write_build_files(
         "whoosh": whoosh.versionstring(),  # another Whoosh may not read this one's files
         "taxonomy_digest": taxonomy_digest(taxonomy),
         "files": dict(files) if files is not None else None,
+        # (size, mtime_ns, digest) of files the next build may trust without reading them.
+        "stats": dict(stats) if stats is not None else None,
     }
     (work / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
 

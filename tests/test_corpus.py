@@ -246,3 +246,26 @@ def test_review_metadata_is_read_and_validated():
 def test_bad_review_metadata_stops_with_path_and_line(front, message):
     with pytest.raises(CorpusError, match=message):
         parse_article(f"---\ntitle: T\nslug: t\nsource: s\nsummary: S\n{front}---\nText.\n")
+
+
+def test_file_digests_trust_an_unchanged_size_and_time_and_nothing_recent(tmp_path):
+    import hashlib
+    import os
+
+    from kb.corpus import file_digests
+
+    old, new = tmp_path / "old.md", tmp_path / "new.md"
+    old.write_text("old text", encoding="utf-8")
+    new.write_text("new text", encoding="utf-8")
+    os.utime(old, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    stats: dict = {}
+    digests = file_digests(tmp_path, stats=stats)
+    assert set(digests) == {"old.md", "new.md"}
+    assert set(stats) == {"old.md"}  # new.md was written just now: not trusted next time
+    # Same size and time: the known digest is kept without reading the file...
+    assert file_digests(tmp_path, {"old.md": (*stats["old.md"][:2], "known")})["old.md"] == "known"
+    # ...another size or time means reading it again.
+    old.write_text("old text, edited", encoding="utf-8")
+    assert (
+        file_digests(tmp_path, stats)["old.md"] == hashlib.sha256(b"old text, edited").hexdigest()
+    )
