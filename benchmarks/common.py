@@ -160,20 +160,12 @@ def prepare_kb(name: str, sources: list[tuple[Path, str]], fresh: bool = False, 
     started = time.perf_counter()
     skipped = 0
     for path, prefix in sources:
-        # A prefixed copy keeps ids of several collections apart; records with no text
-        # (two in Cranfield) are left out, since kb's importer rightly refuses them and no
-        # engine can match an empty document anyway.
+        # A prefixed copy keeps ids of several collections apart (see beir_records).
         source = work / f"{prefix or path.parent.name + '-'}corpus.jsonl"
-        with path.open(encoding="utf-8") as src, source.open("w", encoding="utf-8") as out:
-            for line in src:
-                if not line.strip():
-                    continue
-                rec = json.loads(line)
-                if not " ".join(str(rec.get("text") or "").split()):
-                    skipped += 1
-                    continue
-                rec["_id"] = f"{prefix}{rec['_id']}"
-                out.write(json.dumps(rec) + "\n")
+        records, left_out = beir_records(path, prefix)
+        skipped += left_out
+        with source.open("w", encoding="utf-8") as out:
+            out.writelines(json.dumps(rec) + "\n" for rec in records)
         log(
             f"  [{name}] "
             + kb_command("import", "jsonl", str(source), "--corpus", str(work / "corpus"))
@@ -225,7 +217,7 @@ def beir_records(path: Path, prefix: str = "") -> tuple[list[dict], int]:
 # -- FTS5 baseline ---------------------------------------------------------------------------
 
 
-# The table of Fts5 (the same statement as in Fts5.__init__), for Fts5.in_file.
+# The table of Fts5, in memory (Fts5()) or in a file (Fts5.in_file).
 FTS5_TABLE = (
     "CREATE VIRTUAL TABLE docs USING fts5(did UNINDEXED, body, tokenize='porter unicode61')"
 )
@@ -236,9 +228,7 @@ class Fts5:
 
     def __init__(self, docs: dict[str, tuple[str, str]]):
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
-        self.db.execute(
-            "CREATE VIRTUAL TABLE docs USING fts5(did UNINDEXED, body, tokenize='porter unicode61')"
-        )
+        self.db.execute(FTS5_TABLE)
         self.db.executemany(
             "INSERT INTO docs(did, body) VALUES (?, ?)",
             ((d, f"{t} {x}") for d, (t, x) in docs.items()),

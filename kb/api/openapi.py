@@ -244,6 +244,48 @@ def _complete_components(spec, used_tags: set[str]) -> None:
 
 # -- examples: real answers on the shipped corpus (see the module docstring) -------------------
 
+# One article as the API lists it: the second of getArticles and the head of getArticle.
+PD_ARTICLE = {
+    "slug": "psychotherapy-for-personality-disorders",
+    "title": "Effective psychotherapeutic approaches "
+    "for treating personality disorders and "
+    "improving interpersonal functioning",
+    "summary": "This evergreen article surveys "
+    "evidence-based therapies for "
+    "personality disorders, highlighting "
+    "practical strategies to improve "
+    "relationships, regulate emotions, and "
+    "foster healthier, more collaborative "
+    "social functioning across diverse "
+    "clinical contexts.",
+    "source": "004_62bccea0c903684b.txt",
+    "published": "2025-08-08",
+    "url": "http://127.0.0.1:5000/articles/psychotherapy-for-personality-disorders",
+    "section_count": 5,
+    "topics": [
+        "co-occurring",
+        "cultural-sensitivity",
+        "dbt",
+        "distress-tolerance",
+        "emotion-regulation",
+        "interpersonal-effectiveness",
+        "mindfulness",
+        "progress-relapse",
+        "psychodynamic",
+        "psychoeducation",
+        "telehealth",
+        "therapeutic-relationship",
+        "trauma-focused",
+    ],
+    "reviewed": None,
+    "next_review": None,
+    "reviewed_by": None,
+    "authors": [],
+    "audience": [],
+    "tags": [],
+}
+
+
 EXAMPLES = {
     "getSearch": {
         "request": "/api/v1/search?q=mentalization&limit=1",
@@ -441,86 +483,14 @@ EXAMPLES = {
                     "audience": [],
                     "tags": [],
                 },
-                {
-                    "slug": "psychotherapy-for-personality-disorders",
-                    "title": "Effective psychotherapeutic approaches "
-                    "for treating personality disorders and "
-                    "improving interpersonal functioning",
-                    "summary": "This evergreen article surveys "
-                    "evidence-based therapies for "
-                    "personality disorders, highlighting "
-                    "practical strategies to improve "
-                    "relationships, regulate emotions, and "
-                    "foster healthier, more collaborative "
-                    "social functioning across diverse "
-                    "clinical contexts.",
-                    "source": "004_62bccea0c903684b.txt",
-                    "published": "2025-08-08",
-                    "url": "http://127.0.0.1:5000/articles/psychotherapy-for-personality-disorders",
-                    "section_count": 5,
-                    "topics": [
-                        "co-occurring",
-                        "cultural-sensitivity",
-                        "dbt",
-                        "distress-tolerance",
-                        "emotion-regulation",
-                        "interpersonal-effectiveness",
-                        "mindfulness",
-                        "progress-relapse",
-                        "psychodynamic",
-                        "psychoeducation",
-                        "telehealth",
-                        "therapeutic-relationship",
-                        "trauma-focused",
-                    ],
-                    "reviewed": None,
-                    "next_review": None,
-                    "reviewed_by": None,
-                    "authors": [],
-                    "audience": [],
-                    "tags": [],
-                },
+                PD_ARTICLE,
             ]
         },
     },
     "getArticle": {
         "request": "/api/v1/articles/psychotherapy-for-personality-disorders",
         "response": {
-            "slug": "psychotherapy-for-personality-disorders",
-            "title": "Effective psychotherapeutic approaches for treating "
-            "personality disorders and improving interpersonal "
-            "functioning",
-            "summary": "This evergreen article surveys evidence-based "
-            "therapies for personality disorders, highlighting "
-            "practical strategies to improve relationships, "
-            "regulate emotions, and foster healthier, more "
-            "collaborative social functioning across diverse "
-            "clinical contexts.",
-            "source": "004_62bccea0c903684b.txt",
-            "published": "2025-08-08",
-            "url": "http://127.0.0.1:5000/articles/psychotherapy-for-personality-disorders",
-            "section_count": 5,
-            "topics": [
-                "co-occurring",
-                "cultural-sensitivity",
-                "dbt",
-                "distress-tolerance",
-                "emotion-regulation",
-                "interpersonal-effectiveness",
-                "mindfulness",
-                "progress-relapse",
-                "psychodynamic",
-                "psychoeducation",
-                "telehealth",
-                "therapeutic-relationship",
-                "trauma-focused",
-            ],
-            "reviewed": None,
-            "next_review": None,
-            "reviewed_by": None,
-            "authors": [],
-            "audience": [],
-            "tags": [],
+            **PD_ARTICLE,
             "toc": [
                 {
                     "id": "psychotherapy-for-personality-disorders:introduction",

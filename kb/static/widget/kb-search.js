@@ -44,7 +44,7 @@
   const base = new URL((data.kbApi || scriptUrl.origin).replace(/\/+$/, "") + "/", location.href);
   const limit = Math.min(50, Math.max(1, parseInt(data.kbLimit, 10) || 5));
   const timeoutMs = Math.max(1, parseInt(data.kbTimeout, 10) || 8000);
-  const theme = { light: " kb-light", dark: " kb-dark" }[data.kbTheme] || ""; // else auto
+  const theme = data.kbTheme === "light" || data.kbTheme === "dark" ? data.kbTheme : "auto";
   const lang = data.kbLang || "en";
   const L = Object.assign({}, LABELS.en, LABELS[lang.split("-")[0]]);
   for (const key of Object.keys(data)) {
@@ -135,7 +135,7 @@
   const more = h("div", { class: "kb-more" }); // when nothing is found: where to go instead
   const list = h("div", { id: "kb-list", class: "kb-list", role: "listbox", "aria-label": L.results, hidden: true });
   const wrap = h("form", {
-    class: "kb" + theme, role: "search", method: "get", action: results.href, lang, hidden: true,
+    class: "kb", role: "search", method: "get", action: results.href, lang, hidden: true,
   },
   // A GET form replaces the action's query string: carry its parameters as fields.
   [...results.searchParams].filter(([k]) => k !== "q")
@@ -143,6 +143,11 @@
   h("label", { for: "kb-input", class: "kb-vh", text: L.label }),
   input,
   h("div", { class: "kb-panel" }, notesBox, line, dym, more, list));
+  // Dark palette: data-kb-theme="dark", or (auto) the visitor's system setting, live.
+  const dark = matchMedia("(prefers-color-scheme: dark)");
+  const paint = () => wrap.classList.toggle("kb-dark", theme == "dark" || (theme == "auto" && dark.matches));
+  paint();
+  dark.addEventListener("change", paint);
   const sheet = h("link", { rel: "stylesheet", href: new URL("kb-search.css", scriptUrl).href });
   const reveal = () => { wrap.hidden = false; };
   sheet.addEventListener("load", reveal);
