@@ -50,6 +50,7 @@ ORIGINAL = RankingSettings(
     feedback_terms=10,
     feedback_weight=0.5,
     max_words=10**6,
+    sentence_weight=0.0,
 )
 
 # (lever, [(label, changes, selectable)]): each candidate is a dict of settings.

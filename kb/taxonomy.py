@@ -67,6 +67,10 @@ class Taxonomy:
     stems: dict[str, str] = field(default_factory=dict)
     synonym_groups: tuple[tuple[str, ...], ...] = ()
     data: dict = field(default_factory=dict, repr=False)
+    # Everyday words for the articles' clinical wording ("GP" for "primary care"): like
+    # synonym groups, and checked by `lay_reviewed_by`.
+    lay_synonym_groups: tuple[tuple[str, ...], ...] = ()
+    lay_reviewed_by: str | None = None
 
     @property
     def by_id(self) -> dict[str, Topic]:
@@ -80,7 +84,8 @@ class Taxonomy:
 
     def expansion_groups(self) -> tuple[tuple[str, ...], ...]:
         """Groups of interchangeable expressions for query expansion (cues excluded)."""
-        return tuple(t.query_expressions for t in self.topics) + self.synonym_groups
+        topics = tuple(t.query_expressions for t in self.topics)
+        return topics + self.synonym_groups + self.lay_synonym_groups
 
 
 class TaxonomyError(ValueError):
@@ -134,9 +139,32 @@ def parse_taxonomy(data: dict) -> Taxonomy:
         _as_tuple(g, f"synonym_groups[{i}]") for i, g in enumerate(data.get("synonym_groups") or [])
     )
     stems = {str(k).lower(): str(v).lower() for k, v in (data.get("stems") or {}).items()}
+    lay_groups, lay_reviewed_by = _lay_synonym_groups(data.get("lay_synonym_groups"))
     return Taxonomy(
-        topics=tuple(topics), spellings=spellings, stems=stems, synonym_groups=groups, data=data
+        topics=tuple(topics),
+        spellings=spellings,
+        stems=stems,
+        synonym_groups=groups,
+        data=data,
+        lay_synonym_groups=lay_groups,
+        lay_reviewed_by=lay_reviewed_by,
     )
+
+
+def _lay_synonym_groups(value) -> tuple[tuple[tuple[str, ...], ...], str | None]:
+    """(groups, reviewer) of `lay_synonym_groups: {reviewed_by: ..., groups: [[...], ...]}`."""
+    if value is None:
+        return (), None
+    if not isinstance(value, dict) or set(value) - {"reviewed_by", "groups"}:
+        raise TaxonomyError("lay_synonym_groups must be a mapping of reviewed_by and groups")
+    groups = tuple(
+        _as_tuple(g, f"lay_synonym_groups.groups[{i}]")
+        for i, g in enumerate(value.get("groups") or [])
+    )
+    reviewer = value.get("reviewed_by")
+    if groups and not (isinstance(reviewer, str) and reviewer.strip()):
+        raise TaxonomyError("lay_synonym_groups need reviewed_by (who checked them)")
+    return groups, reviewer
 
 
 SPELLING_LISTS = ("breame",)

@@ -376,3 +376,61 @@ def test_facets_list_the_20_articles_with_most_hits_and_count_them_all(tmp_path,
     assert len(body["facets"]["articles"]) == FACET_LIMIT
     page = app.test_client().get("/search?q=skills").get_data(as_text=True)
     assert "in 25 articles" in page
+
+
+# -- re-ranking by the best sentence ----------------------------------------------------------
+
+
+class _OneIdf:
+    """A stand-in ranker whose every term has idf 1."""
+
+    class searcher:  # noqa: N801 - mimics the attribute of kb.search.ranking.Ranker
+        @staticmethod
+        def idf(field, term):
+            return 1.0
+
+
+def _sentence_match(sections: list[Section]):
+    from kb.analysis import default_analyzer
+    from kb.search.ranking import SentenceMatch
+
+    return SentenceMatch(default_analyzer(), lambda docnum: sections[docnum])
+
+
+def _section(slug: str, text: str) -> Section:
+    return Section(
+        id=f"a:{slug}",
+        article="a",
+        anchor=slug,
+        title="Notes",
+        level=2,
+        breadcrumb=("Notes",),
+        position=0,
+        text=text,
+        word_count=len(text.split()),
+        line=1,
+    )
+
+
+def test_sentence_match_prefers_the_section_that_says_it_in_one_sentence(kb):
+    from dataclasses import replace
+
+    together = _section("together", "Sleep is hard. Panic and sleep loss came together at night.")
+    apart = _section("apart", "Panic is common. Many people lose sleep. Night is long.")
+    match = _sentence_match([apart, together])
+    query = kb.parse("panic sleep night").query
+    scores = {0: 5.0, 1: 5.0}
+    match.rerank(_OneIdf, query, scores, kb.ranking)
+    assert scores[1] > scores[0] > 5.0  # both gain; the one sentence holding all three most
+    assert set(scores) == {0, 1}  # nothing added
+    off = {0: 5.0, 1: 5.0}
+    match.rerank(_OneIdf, query, off, replace(kb.ranking, sentence_weight=0))
+    assert off == {0: 5.0, 1: 5.0}
+
+
+def test_sentence_match_weighs_synonyms_below_typed_words(kb):
+    from kb.search.ranking import body_term_weights
+
+    weights = body_term_weights(kb.parse("therapist sessions").query)
+    assert weights["therapist"] == weights["session"] == 1.0
+    assert weights["clinician"] == kb.ranking.expansion_weight

@@ -132,10 +132,38 @@ def test_multi_word_lay_terms_keep_their_meaning_after_stop_words():
     """ "from home" would shrink to "home" and expand every query about home life."""
     from kb.analysis import analyze
 
-    for topic in load_taxonomy().topics:
-        for expression in topic.lay_terms:
-            if len(expression.split()) > 1:
-                assert len(analyze(expression)) >= 2, (topic.id, expression)
+    taxonomy = load_taxonomy()
+    lay = [(t.id, e) for t in taxonomy.topics for e in t.lay_terms]
+    lay += [("lay_synonym_groups", e) for g in taxonomy.lay_synonym_groups for e in g]
+    assert len(lay) > 100
+    for where, expression in lay:
+        if len(expression.split()) > 1:
+            assert len(analyze(expression)) >= 2, (where, expression)
+
+
+def test_lay_synonym_groups_need_a_reviewer_and_expand_queries():
+    groups = {"groups": [["primary care", "GP", "family doctor"]]}
+    with pytest.raises(TaxonomyError, match="reviewed_by"):
+        parse_taxonomy({"lay_synonym_groups": groups})
+    with pytest.raises(TaxonomyError, match="mapping"):
+        parse_taxonomy({"lay_synonym_groups": [["primary care", "GP"]]})
+    with pytest.raises(TaxonomyError, match=r"groups\[0\]"):
+        parse_taxonomy({"lay_synonym_groups": {"reviewed_by": "me", "groups": ["GP"]}})
+    taxonomy = parse_taxonomy({"lay_synonym_groups": {**groups, "reviewed_by": "me"}})
+    assert taxonomy.lay_reviewed_by == "me"
+    assert ("primary care", "GP", "family doctor") in taxonomy.expansion_groups()
+
+
+def test_a_lay_word_finds_the_clinical_wording(kb):
+    """ "GP" is in no article; the shipped taxonomy's lay groups expand it to "primary care"."""
+    results = kb.search("my GP")
+    assert results.hits[0].section.id.endswith(
+        "outcomes-and-ongoing-practice-cultivate-healthier-interdependent-lives"
+    )
+    assert any(
+        e.typed == "GP" and e.term == "primary care" for e in results.interpretation.expansions
+    )
+    assert "<mark>primary</mark> <mark>care</mark>" in results.hits[0].snippet
 
 
 def test_topics_agree_with_the_judged_topics(shipped_articles):

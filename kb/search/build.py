@@ -20,7 +20,7 @@ from kb.safety import CrisisSettings, crisis_notices
 from kb.search import cache
 from kb.search.facets import DocumentTable
 from kb.search.query import ParsedQuery, QueryParser, analyze_expansion_groups
-from kb.search.ranking import Feedback, Ranker, top, weighting
+from kb.search.ranking import Feedback, Ranker, SentenceMatch, top, weighting
 from kb.search.related import RelatedSections
 from kb.search.settings import RankingSettings
 from kb.search.snippets import SNIPPET_MAXCHARS, MemoAnalyzer, Snippets
@@ -73,6 +73,7 @@ class KnowledgeBase:
         self.documents = DocumentTable(reader, self.sections, self.articles, self.taxonomy)
         memo = MemoAnalyzer(self.analyzer)
         self.feedback = Feedback(memo, self.documents.section)
+        self.sentence_match = SentenceMatch(memo, self.documents.section)
         self.snippets = Snippets(memo)
         self.suggester = Suggester(self.sections.values(), self.taxonomy, self.vocabulary)
         self._results: cache.SharedCache[SearchResults] = cache.SharedCache(cache.RESULTS)
@@ -212,7 +213,7 @@ class KnowledgeBase:
                 notices=notices,
                 interpretation=parsed.interpretation,
             )
-        scores = self.feedback.rank(self._ranker(), parsed, self.ranking, allowed)
+        scores = self._scores(parsed, allowed)
         hits = tuple(
             self._hit(self.documents.section(docnum), score, parsed)
             for docnum, score in top(scores, offset + limit)[offset:]
@@ -242,8 +243,16 @@ class KnowledgeBase:
         parsed = self.parse(" ".join(text.split()), syntax)
         if parsed.query is NullQuery:
             return []
-        scores = self.feedback.rank(self._ranker(), parsed, self.ranking)
+        scores = self._scores(parsed)
         return [(self.documents.section(d).id, score) for d, score in top(scores, limit)]
+
+    def _scores(self, parsed: ParsedQuery, allowed: frozenset[int] | None = None):
+        """docnum -> score of every match (passing `allowed`): the first pass re-ranked by
+        feedback, then the first results by their best sentence. search() and rank() share it."""
+        ranker = self._ranker()
+        scores = self.feedback.rank(ranker, parsed, self.ranking, allowed)
+        self.sentence_match.rerank(ranker, parsed.query, scores, self.ranking)
+        return scores
 
     def _hit(self, section: Section, score: float, parsed: ParsedQuery) -> Hit:
         article = self.articles[section.article]
