@@ -392,9 +392,9 @@ class _OneIdf:
 
 def _sentence_match(sections: list[Section]):
     from kb.analysis import default_analyzer
-    from kb.search.ranking import SentenceMatch
+    from kb.search.ranking import SectionAnalysis, SentenceMatch
 
-    return SentenceMatch(default_analyzer(), lambda docnum: sections[docnum])
+    return SentenceMatch(SectionAnalysis(default_analyzer(), lambda docnum: sections[docnum]))
 
 
 def _section(slug: str, text: str) -> Section:

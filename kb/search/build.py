@@ -20,7 +20,14 @@ from kb.safety import CrisisSettings, crisis_notices
 from kb.search import cache
 from kb.search.facets import DocumentTable
 from kb.search.query import ParsedQuery, QueryParser, analyze_expansion_groups
-from kb.search.ranking import Feedback, Ranker, SentenceMatch, top, weighting
+from kb.search.ranking import (
+    Feedback,
+    Ranker,
+    SectionAnalysis,
+    SentenceMatch,
+    top,
+    weighting,
+)
 from kb.search.related import RelatedSections
 from kb.search.settings import RankingSettings
 from kb.search.snippets import SNIPPET_MAXCHARS, MemoAnalyzer, Snippets
@@ -72,8 +79,9 @@ class KnowledgeBase:
         )
         self.documents = DocumentTable(reader, self.sections, self.articles, self.taxonomy)
         memo = MemoAnalyzer(self.analyzer)
-        self.feedback = Feedback(memo, self.documents.section)
-        self.sentence_match = SentenceMatch(memo, self.documents.section)
+        analysis = SectionAnalysis(memo, self.documents.section)
+        self.feedback = Feedback(analysis)
+        self.sentence_match = SentenceMatch(analysis)
         self.snippets = Snippets(memo)
         self.suggester = Suggester(self.sections.values(), self.taxonomy, self.vocabulary)
         self._results: cache.SharedCache[SearchResults] = cache.SharedCache(cache.RESULTS)

@@ -15,9 +15,8 @@ related                 (section, limit) ->         RELATED (4,096 entries)     
                         sections
 snippet tokens          section -> plain text and   SNIPPETS (4,096 entries)    shared
                         its tokens
-term counts             section -> term counts      TERM_COUNTS (4,096)         shared
-sentences               section -> each sentence's  SENTENCES (4,096)           shared
-                        terms
+section terms           section -> its sentences'   SECTION_TERMS (4,096)       shared
+                        terms and P(t|d)
 analyzed words          (word, stops, mode) ->      WORDS (50,000 entries)      shared
                         tokens
 term frequencies        term -> sections holding it FREQUENCIES (100,000)       shared
@@ -42,8 +41,7 @@ FILTERS = 1_024
 FACETS = 100_000
 RELATED = 4_096
 SNIPPETS = 4_096
-TERM_COUNTS = 4_096
-SENTENCES = 4_096
+SECTION_TERMS = 4_096
 WORDS = 50_000
 FREQUENCIES = 100_000
 POSTINGS = 2_000_000  # postings, not entries: one hot term may hold most of a corpus

@@ -7,6 +7,7 @@ import heapq
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from whoosh import scoring
 from whoosh.query import NullQuery, Or, Phrase, Term
@@ -159,29 +160,55 @@ class Ranker:
         return scores
 
 
-class Feedback:
-    """RM3-style pseudo-relevance feedback from the analyzed text of the top sections.
+@dataclass(frozen=True)
+class SectionTerms:
+    """One section's title and text analyzed once, for feedback and sentence matching."""
 
-    `analyzer` tokenizes a section's title and text (the build's analyzer, memoized);
-    `section_of` maps a docnum to its Section.
+    sentences: tuple[frozenset[str], ...]  # the distinct terms of each sentence
+    shares: dict[str, float]  # each term's count / the section's term count: P(t|d)
+
+
+# Sentence ends (". ", "? ", "! ") and line breaks: a heading, a list item and a paragraph's
+# sentences are each a sentence here.
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+class SectionAnalysis:
+    """docnum -> SectionTerms, cached: the first results of a query are analyzed once.
+
+    `analyzer` is the build's analyzer (memoized), `section_of` maps a docnum to its Section.
     """
 
     def __init__(self, analyzer, section_of: Callable[[int], Section]):
         self.analyzer = analyzer
         self.section_of = section_of
-        self._counts: cache.SharedCache[dict[str, int]] = cache.SharedCache(cache.TERM_COUNTS)
+        self._cache: cache.SharedCache[SectionTerms] = cache.SharedCache(cache.SECTION_TERMS)
 
-    def term_counts(self, section: Section) -> dict[str, float]:
-        """Each analyzed term of a section's title and text with its share of the section's
-        terms, count / length: P(t|d) (cached per section)."""
-        return self._counts.get_or_compute(section.id, lambda: self._count(section))
+    def __call__(self, docnum: int) -> SectionTerms:
+        """The analyzed terms of the section with this docnum."""
+        return self._cache.get_or_compute(docnum, lambda: self._analyze(docnum))
 
-    def _count(self, section: Section) -> dict[str, float]:
+    def _analyze(self, docnum: int) -> SectionTerms:
+        section = self.section_of(docnum)
         counts: dict[str, int] = {}
-        for token in self.analyzer(f"{section.title}\n{section.text}"):
-            counts[token.text] = counts.get(token.text, 0) + 1
+        sentences = []
+        for part in SENTENCE_BREAK.split(f"{section.title}\n{section.text}"):
+            terms = [token.text for token in self.analyzer(part)]
+            for term in terms:
+                counts[term] = counts.get(term, 0) + 1
+            if terms:
+                sentences.append(frozenset(terms))
         length = sum(counts.values()) or 1
-        return {term: count / length for term, count in counts.items()}
+        return SectionTerms(
+            tuple(sentences), {term: count / length for term, count in counts.items()}
+        )
+
+
+class Feedback:
+    """RM3-style pseudo-relevance feedback from the analyzed text of the top sections."""
+
+    def __init__(self, analysis: SectionAnalysis):
+        self.analysis = analysis
 
     def query(self, best: list[tuple[int, float]], query, settings: RankingSettings):
         """The feedback query for the first-pass top documents `best` (None: no feedback).
@@ -200,7 +227,7 @@ class Feedback:
         get = weights.get
         for docnum, score in best:
             share = score / total
-            for term, probability in self.term_counts(self.section_of(docnum)).items():
+            for term, probability in self.analysis(docnum).shares.items():
                 if term not in in_query:
                     weights[term] = get(term, 0.0) + probability * share
         chosen = heapq.nlargest(settings.feedback_terms, weights.items(), key=lambda i: i[1])
@@ -240,11 +267,6 @@ class Feedback:
         return scores
 
 
-# Sentence ends (". ", "? ", "! ") and line breaks: a heading, a list item and a paragraph's
-# sentences are each a sentence here.
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
 def body_term_weights(query) -> dict[str, float]:
     """Each term the query searches in the body, with its weight in the query (the product
     of the boosts above it: 1 for a typed word, less for a synonym or a joined pair)."""
@@ -273,24 +295,10 @@ class SentenceMatch:
     scores the sum of idf x query weight of the distinct query terms it holds; the best
     such sentence among them adds `sentence_weight` x the top score, and the others in
     proportion. Only the order of the first results changes; nothing is added or removed.
-    `analyzer` is the build's analyzer (memoized), `section_of` maps a docnum to its Section.
     """
 
-    def __init__(self, analyzer, section_of: Callable[[int], Section]):
-        self.analyzer = analyzer
-        self.section_of = section_of
-        self._sentences: cache.SharedCache[tuple[frozenset[str], ...]] = cache.SharedCache(
-            cache.SENTENCES
-        )
-
-    def sentences(self, section: Section) -> tuple[frozenset[str], ...]:
-        """The analyzed terms of each sentence of the section's title and text (cached)."""
-        return self._sentences.get_or_compute(section.id, lambda: self._split(section))
-
-    def _split(self, section: Section) -> tuple[frozenset[str], ...]:
-        parts = SENTENCE_BREAK.split(f"{section.title}\n{section.text}")
-        terms = (frozenset(token.text for token in self.analyzer(part)) for part in parts)
-        return tuple(t for t in terms if t)
+    def __init__(self, analysis: SectionAnalysis):
+        self.analysis = analysis
 
     def rerank(
         self, ranker: Ranker, query, scores: dict[int, float], settings: RankingSettings
@@ -303,7 +311,7 @@ class SentenceMatch:
         best = top(scores, settings.sentence_candidates)
         matched = {}
         for docnum, _score in best:
-            sentences = self.sentences(self.section_of(docnum))
+            sentences = self.analysis(docnum).sentences
             matched[docnum] = max(
                 (sum(v for t, v in values.items() if t in s) for s in sentences), default=0.0
             )
