@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import orjson
 import whoosh
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
@@ -109,6 +110,17 @@ def section_document(
     }
 
 
+def _read_json(path: Path):
+    """A build file's JSON (orjson: corpus.json of 10k sections parses several times faster)."""
+    return orjson.loads(path.read_bytes())
+
+
+def _write_json(path: Path, value, sort_keys: bool = False) -> None:
+    """Write a build file's JSON (UTF-8; dates as ISO dates, tuples as lists)."""
+    option = orjson.OPT_SORT_KEYS if sort_keys else 0
+    path.write_bytes(orjson.dumps(value, default=_json_default, option=option))
+
+
 def _json_default(value):
     if isinstance(value, date):
         return value.isoformat()
@@ -134,7 +146,7 @@ class PreviousBuild:
 
     def vocabulary(self) -> Counter[str]:
         """The build's word -> number of sections table."""
-        return Counter(json.loads((self.path / VOCABULARY_FILE).read_text(encoding="utf-8")))
+        return Counter(_read_json(self.path / VOCABULARY_FILE))
 
     def reusable(self, digests: Mapping[str, str]) -> dict[str, Article]:
         """Articles of files whose bytes are unchanged, by file name (kb.corpus reuses them)."""
@@ -152,7 +164,7 @@ def previous_build(index_dir: str | Path, taxonomy: Taxonomy) -> PreviousBuild |
     readable, made by this build format and with the same taxonomy; else None."""
     try:
         build = current_build(index_dir)
-        meta = json.loads((build / META_FILE).read_text(encoding="utf-8"))
+        meta = _read_json(build / META_FILE)
         if (
             meta.get("format") != BUILD_FORMAT
             or meta.get("whoosh") != whoosh.versionstring()
@@ -161,7 +173,7 @@ def previous_build(index_dir: str | Path, taxonomy: Taxonomy) -> PreviousBuild |
             or not (build / VOCABULARY_FILE).is_file()
         ):
             return None
-        snapshot = json.loads((build / SNAPSHOT_FILE).read_text(encoding="utf-8"))
+        snapshot = _read_json(build / SNAPSHOT_FILE)
         return PreviousBuild(build, meta, articles_from_snapshot(snapshot), snapshot)
     except (IndexNotFound, OSError, ValueError, TypeError, KeyError):
         return None  # anything odd about the live build: a full build is always safe
@@ -439,12 +451,8 @@ def _write_build_files(
 ) -> None:
     """corpus.json (the tagged articles, as dicts), vocabulary.json (word -> number of
     sections), taxonomy.json and meta.json."""
-    (work / VOCABULARY_FILE).write_text(
-        json.dumps(dict(sorted(vocabulary.items())), ensure_ascii=False), encoding="utf-8"
-    )
-    (work / SNAPSHOT_FILE).write_text(
-        json.dumps(snapshot, default=_json_default, ensure_ascii=False), encoding="utf-8"
-    )
+    _write_json(work / VOCABULARY_FILE, dict(vocabulary), sort_keys=True)
+    _write_json(work / SNAPSHOT_FILE, snapshot)
     (work / TAXONOMY_FILE).write_text(
         json.dumps(taxonomy.data, ensure_ascii=False, default=str), encoding="utf-8"
     )
@@ -461,7 +469,7 @@ def _write_build_files(
         # (size, mtime_ns, digest) of files the next build may trust without reading them.
         "stats": dict(stats) if stats is not None else None,
     }
-    (work / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    _write_json(work / META_FILE, meta)
 
 
 def _write_current(index_dir: Path, name: str) -> None:
@@ -505,10 +513,8 @@ def current_build(index_dir: str | Path) -> Path:
 def read_build(build: Path) -> tuple[object, list[Article], dict]:
     """Open a build: the Whoosh index, the articles it was built from, and its metadata."""
     try:
-        meta = json.loads((build / META_FILE).read_text(encoding="utf-8"))
-        articles = articles_from_snapshot(
-            json.loads((build / SNAPSHOT_FILE).read_text(encoding="utf-8"))
-        )
+        meta = _read_json(build / META_FILE)
+        articles = articles_from_snapshot(_read_json(build / SNAPSHOT_FILE))
         ix = whoosh_index.open_dir(str(build))
     except Exception as exc:  # noqa: BLE001 - any damage (EOF, pickle, missing file) means the same
         raise IndexNotFound(
@@ -535,7 +541,7 @@ def read_vocabulary(build: Path) -> dict[str, int] | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return _read_json(path)
     except (OSError, ValueError) as exc:
         raise IndexNotFound(f"index build {build} has an unreadable vocabulary ({exc})") from exc
 
@@ -571,7 +577,7 @@ def build_is_current(index_dir: str | Path, corpus_digest: str) -> bool:
     """True when the live build was made from exactly this corpus."""
     try:
         build = current_build(index_dir)
-        meta = json.loads((build / META_FILE).read_text(encoding="utf-8"))
+        meta = _read_json(build / META_FILE)
     except (IndexNotFound, OSError, ValueError):
         return False
     return meta.get("corpus_digest") == corpus_digest
