@@ -11,7 +11,7 @@ followed by `kb build` in a fresh process; each build is timed as a whole (proce
 included), as a person at a terminal sees it. Every build must be incremental ("updated"
 in its output) and leave CURRENT naming a new build. Printed: per change, the median and
 slowest build, and the ratio of the median to the full build; the target is <= 2 s.
-Writes benchmarks/results/incremental.json.
+Writes benchmarks/results/incremental.json (--out).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import json
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,27 +29,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import machine_info  # noqa: E402
+from benchmarks.common import kb_command, machine_info  # noqa: E402
 
 TARGET_S = 2.0
 DEFAULT_CORPUS = ROOT / "benchmarks" / "work" / "scale" / "1x" / "corpus"
-KB = [str(Path(sys.executable).parent / "kb")]  # the installed command, as people run it
 
 
 def kb_build(corpus: Path, index: Path, *extra: str) -> tuple[float, str]:
     """Wall time of one `kb build` in a new process, and its last output line."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [*KB, "build", "--corpus", str(corpus), "--index", str(index), *extra],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"kb build failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    lines = (done.stdout.strip() or done.stderr.strip()).splitlines()
-    return elapsed, lines[-1] if lines else ""
+    output = kb_command("build", "--corpus", str(corpus), "--index", str(index), *extra)
+    lines = output.splitlines()
+    return time.perf_counter() - started, lines[-1] if lines else ""
 
 
 def settle() -> None:
@@ -77,6 +67,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "incremental.json"
+    )
     args = parser.parse_args()
     if not args.corpus.is_dir():
         raise SystemExit(
@@ -121,9 +114,8 @@ def main() -> None:
             "changes": rows,
             "machine": machine_info(),
         }
-        path = ROOT / "benchmarks" / "results" / "incremental.json"
-        path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {path.relative_to(ROOT)}")
+        args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.out}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
