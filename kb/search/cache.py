@@ -20,8 +20,8 @@ section terms           section -> its sentences'   SECTION_TERMS (4,096)       
 analyzed words          (word, stops, mode) ->      WORDS (50,000 entries)      shared
                         tokens
 term frequencies        term -> sections holding it FREQUENCIES (100,000)       shared
-postings                (field, term) -> docnums    POSTINGS (2,000,000         one per
-                        and BM25 scores             postings in all)            thread
+postings                (field, term) or phrase ->  POSTINGS (2,000,000         one per
+                        docnums and scores (arrays) postings in all)            thread
 ======================  ==========================  ==========================  ========
 
 (Each thread's ranker also keeps one length-normalisation table per text field, at most

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from whoosh import scoring
 from whoosh.query import NullQuery, Or, Phrase, Term
 
@@ -42,10 +43,35 @@ def weighting(settings: RankingSettings) -> scoring.BM25F:
 
 def top(scores: dict[int, float], n: int) -> list[tuple[int, float]]:
     """The n best (docnum, score), ties in index order (as Whoosh orders them)."""
-    return heapq.nsmallest(n, scores.items(), key=lambda item: (-item[1], item[0]))
+    if n <= 0 or not scores:
+        return []
+    if len(scores) > n:
+        # The n-th best score first (C speed, no key function), then only the few at or
+        # above it are sorted with their tie order.
+        threshold = heapq.nlargest(n, scores.values())[-1]
+        items = [(d, v) for d, v in scores.items() if v >= threshold]
+    else:
+        items = list(scores.items())
+    items.sort(key=lambda item: (-item[1], item[0]))
+    return items[:n]
 
 
-def _posting_count(postings: tuple[list[int], list[float]]) -> int:
+def top_of(ids: np.ndarray, values: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """top() of the documents `ids` with the scores `values` (arrays of one length)."""
+    if n <= 0 or not ids.size:
+        return []
+    if ids.size > n:
+        threshold = np.partition(values, ids.size - n)[ids.size - n]
+        keep = values >= threshold
+        ids, values = ids[keep], values[keep]
+    order = np.lexsort((ids, -values))[:n]
+    return list(zip(ids[order].tolist(), values[order].tolist(), strict=True))
+
+
+Postings = tuple[np.ndarray, np.ndarray]  # docnums (ascending) and their scores
+
+
+def _posting_count(postings: Postings) -> int:
     return len(postings[0]) + 1  # + 1: a term in no document still takes an entry
 
 
@@ -53,36 +79,41 @@ class Ranker:
     """Scores a Whoosh query term at a time: the same BM25F numbers, several times faster.
 
     Whoosh walks a tree of union matchers document by document, and the facet counts need
-    every match, so the whole tree is visited for each matching document. Summing each
-    term's posting list into one score table instead gives the identical scores (the sum of
-    the per-field BM25 scores of the matching clauses, times their boosts) at a fraction of
-    the cost, and the table doubles as the match set for the total and the facets.
-    Clauses other than Or and Term on a text field (phrases, advanced syntax) are scored by
-    their own Whoosh matcher. One per thread, like the Searcher it reads from, whose
-    weighting must be BM25F with the same k1 and b.
+    every match, so the whole tree is visited for each matching document. Adding each
+    term's posting list (docnums and BM25 scores, as arrays) into one dense score array
+    instead gives the identical scores (the sum of the per-field BM25 scores of the
+    matching clauses, times their boosts, added in the same order) at a fraction of the
+    cost, and the array of matches doubles as the match set for the total and the facets.
+    Phrases are scored by Whoosh's positional matcher once and cached like postings; other
+    clauses (advanced syntax) by their own Whoosh matcher. One per thread, like the
+    Searcher it reads from, whose weighting must be BM25F with the same k1 and b.
     """
 
     def __init__(self, searcher, k1: float, b: float):
         self.searcher = searcher
         self.reader = searcher.reader()
         self.k1, self.b = k1, b
-        self._norms: dict[str, list[float]] = {}
+        self.size = self.reader.doc_count_all()
+        self._norms: dict[str, np.ndarray] = {}
         self._postings = cache.local_cache(cache.POSTINGS, getsizeof=_posting_count)
 
-    def _field_norms(self, field: str) -> list[float]:
+    def _field_norms(self, field: str) -> np.ndarray:
         """k1 * (1 - b + b * length / average length) per document, as BM25 divides by."""
         norms = self._norms.get(field)
         if norms is None:
             reader, k1, b = self.reader, self.k1, self.b
             average = self.searcher.avg_field_length(field) or 1
-            norms = [
-                k1 * ((1 - b) + b * (reader.doc_field_length(d, field) or 0) / average)
-                for d in range(reader.doc_count_all())
-            ]
+            norms = np.array(
+                [
+                    k1 * ((1 - b) + b * (reader.doc_field_length(d, field) or 0) / average)
+                    for d in range(self.size)
+                ],
+                dtype=np.float64,
+            )
             self._norms[field] = norms
         return norms
 
-    def posting_list(self, field: str, term: str) -> tuple[list[int], list[float]]:
+    def posting_list(self, field: str, term: str) -> Postings:
         """(docnums, BM25 scores) of a term, from a bounded cache (hot terms recur).
 
         The score is Whoosh's bm25(idf, weight, length, average length, B, K1) for each
@@ -93,17 +124,43 @@ class Ranker:
         if cached is not None:
             return cached
         ids: list[int] = []
-        contributions: list[float] = []
+        weights: list[float] = []
         if key in self.reader:
-            idf, k1 = self.searcher.idf(field, term), self.k1
-            norms = self._field_norms(field)
             matcher = self.reader.postings(field, term)
             while matcher.is_active():
-                docnum, weight = matcher.id(), matcher.weight()
-                ids.append(docnum)
-                contributions.append(idf * ((weight * (k1 + 1)) / (weight + norms[docnum])))
+                ids.append(matcher.id())
+                weights.append(matcher.weight())
                 matcher.next()
-        cached = (ids, contributions)
+        docnums = np.array(ids, dtype=np.intp)
+        w = np.array(weights, dtype=np.float64)
+        if ids:
+            idf, k1 = self.searcher.idf(field, term), self.k1
+            w = idf * ((w * (k1 + 1)) / (w + self._field_norms(field)[docnums]))
+        cached = (docnums, w)
+        cache.store(self._postings, key, cached)
+        return cached
+
+    def phrase_list(self, phrase: Phrase) -> Postings:
+        """(docnums, scores) of a phrase, from the same bounded cache as term postings.
+
+        A taxonomy expression of several words ("substance use", "phone coaching") is a
+        phrase in every query that expands to it, and Whoosh's positional matcher is the
+        costliest part of a search; its result depends only on the build, so it is
+        computed once per thread.
+        """
+        key = ("phrase", phrase.fieldname, tuple(phrase.words), phrase.slop, phrase.boost)
+        cached = self._postings.get(key)
+        if cached is not None:
+            return cached
+        ids: list[int] = []
+        contributions: list[float] = []
+        if self._may_co_occur(phrase):  # else no document has all the words: skip Whoosh
+            matcher = phrase.matcher(self.searcher)
+            while matcher.is_active():
+                ids.append(matcher.id())
+                contributions.append(matcher.score())
+                matcher.next()
+        cached = (np.array(ids, dtype=np.intp), np.array(contributions, dtype=np.float64))
         cache.store(self._postings, key, cached)
         return cached
 
@@ -112,52 +169,52 @@ class Ranker:
         if phrase.fieldname not in TEXT_FIELDS:
             return True
         lists = sorted((self.posting_list(phrase.fieldname, w)[0] for w in phrase.words), key=len)
-        common = set(lists[0]) if lists else set()
+        if not lists:
+            return False
+        common = lists[0]
         for ids in lists[1:]:
-            if not common:
+            if not common.size:
                 break
-            common.intersection_update(ids)
-        return bool(common)
+            common = np.intersect1d(common, ids, assume_unique=True)
+        return bool(common.size)
 
-    def scores(
-        self,
-        query,
-        scores: dict[int, float] | None = None,
-        boost: float = 1.0,
-        only: dict[int, float] | None = None,
-    ) -> dict[int, float]:
-        """Add the query's score for every matching document into `scores` (docnum -> score).
+    def accumulate(self, query, boost: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """(score per docnum, matched per docnum): dense arrays of the query's scores."""
+        scores = np.zeros(self.size, dtype=np.float64)
+        matched = np.zeros(self.size, dtype=bool)
+        self._add(query, scores, matched, boost)
+        return scores, matched
 
-        With `only`, term postings of documents not in it are skipped (feedback scores only
-        re-rank the first pass's matches); other documents may still be scored."""
-        scores = {} if scores is None else scores
+    def _add(self, query, scores: np.ndarray, matched: np.ndarray, boost: float) -> None:
         if isinstance(query, Or) and not query.minmatch and not query.scale:
             for sub in query.subqueries:
-                self.scores(sub, scores, boost * query.boost, only)
-        elif isinstance(query, Term) and query.fieldname in TEXT_FIELDS:
+                self._add(sub, scores, matched, boost * query.boost)
+            return
+        if isinstance(query, Term) and query.fieldname in TEXT_FIELDS:
             ids, contributions = self.posting_list(query.fieldname, query.text)
             factor = boost * query.boost
-            get = scores.get
-            if only is not None:
-                for docnum, score in zip(ids, contributions, strict=True):
-                    if docnum in only:
-                        scores[docnum] = get(docnum, 0.0) + factor * score
-            elif factor == 1.0:
-                for docnum, score in zip(ids, contributions, strict=True):
-                    scores[docnum] = get(docnum, 0.0) + score
-            else:
-                for docnum, score in zip(ids, contributions, strict=True):
-                    scores[docnum] = get(docnum, 0.0) + factor * score
-        elif isinstance(query, Phrase) and not self._may_co_occur(query):
-            pass  # no document has all the words: skip Whoosh's positional matcher
-        elif query is not NullQuery:
-            matcher = query.matcher(self.searcher)
-            get = scores.get
-            while matcher.is_active():
-                docnum = matcher.id()
-                scores[docnum] = get(docnum, 0.0) + boost * matcher.score()
-                matcher.next()
-        return scores
+        elif isinstance(query, Phrase):
+            ids, contributions = self.phrase_list(query)
+            factor = boost
+        else:
+            if query is not NullQuery:
+                matcher = query.matcher(self.searcher)
+                while matcher.is_active():
+                    docnum = matcher.id()
+                    scores[docnum] += boost * matcher.score()
+                    matched[docnum] = True
+                    matcher.next()
+            return
+        if ids.size:
+            # Docnums are unique within one list, so a fancy-indexed += adds each once.
+            scores[ids] += contributions if factor == 1.0 else factor * contributions
+            matched[ids] = True
+
+    def scores(self, query, boost: float = 1.0) -> dict[int, float]:
+        """docnum -> score of every document matching the query."""
+        scores, matched = self.accumulate(query, boost)
+        ids = np.flatnonzero(matched)
+        return dict(zip(ids.tolist(), scores[ids].tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -251,20 +308,22 @@ class Feedback:
     ) -> dict[int, float]:
         """docnum -> score of every document matching the query (and passing `allowed`):
         the first pass re-ranked by feedback, the one ranking search() and rank() share."""
-        scores = ranker.scores(parsed.query)
+        scores, matched = ranker.accumulate(parsed.query)
         if allowed is not None:
-            scores = {d: v for d, v in scores.items() if d in allowed}
-        if settings.feedback_docs > 0 and scores:
-            feedback = self.query(top(scores, settings.feedback_docs), parsed.query, settings)
+            permitted = np.zeros(matched.size, dtype=bool)
+            permitted[np.fromiter(allowed, dtype=np.intp, count=len(allowed))] = True
+            matched &= permitted
+        ids = np.flatnonzero(matched)
+        if settings.feedback_docs > 0 and ids.size:
+            best = top_of(ids, scores[ids], settings.feedback_docs)
+            feedback = self.query(best, parsed.query, settings)
             if feedback is not None:
                 # Feedback re-ranks what the query matched and adds no documents: every
                 # result still contains a query word (or a synonym), the total and the
                 # facets mean what they say, and on a small corpus the feedback terms
                 # (common words of the one good match) cannot pull in unrelated sections.
-                for docnum, score in ranker.scores(feedback, only=scores).items():
-                    if docnum in scores:
-                        scores[docnum] += score
-        return scores
+                scores[ids] += ranker.accumulate(feedback)[0][ids]
+        return dict(zip(ids.tolist(), scores[ids].tolist(), strict=True))
 
 
 def body_term_weights(query) -> dict[str, float]:
