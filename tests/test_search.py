@@ -393,8 +393,10 @@ class _OneIdf:
 def _sentence_match(sections: list[Section]):
     from kb.analysis import default_analyzer
     from kb.search.ranking import SectionAnalysis, SentenceMatch
+    from kb.search.snippets import MemoAnalyzer
 
-    return SentenceMatch(SectionAnalysis(default_analyzer(), lambda docnum: sections[docnum]))
+    analyzer = MemoAnalyzer(default_analyzer())
+    return SentenceMatch(SectionAnalysis(analyzer, lambda docnum: sections[docnum]))
 
 
 def _section(slug: str, text: str) -> Section:

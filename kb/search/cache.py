@@ -17,8 +17,8 @@ snippet tokens          section -> plain text and   SNIPPETS (4,096 entries)    
                         its tokens
 section terms           section -> its sentences'   SECTION_TERMS (4,096)       shared
                         terms and P(t|d)
-analyzed words          (word, stops, mode) ->      WORDS (50,000 entries)      shared
-                        tokens
+analyzed words          (word, stops, mode) ->      WORDS (50,000 entries;      shared
+                        tokens                      a dict that stops growing)
 term frequencies        term -> sections holding it FREQUENCIES (100,000)       shared
 postings                (field, term) or phrase ->  POSTINGS (2,000,000         one per
                         docnums and scores (arrays) postings in all)            thread

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from whoosh import scoring
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher, MultiMatcher
 from whoosh.query import NullQuery, Or, Phrase, Term
 
 from kb.models import Section
@@ -71,6 +73,49 @@ def top_of(ids: np.ndarray, values: np.ndarray, n: int) -> list[tuple[int, float
 Postings = tuple[np.ndarray, np.ndarray]  # docnums (ascending) and their scores
 
 
+def read_postings(matcher) -> tuple[list[int], list[float]]:
+    """Every remaining (docnum, weight) of a Whoosh term matcher, as two lists.
+
+    Whoosh's own codec (W3LeafMatcher) is read a block at a time (up to 128 postings per
+    Python step instead of one): that is most of the cost of a query word no search has
+    asked for yet. A build of several segments (MultiMatcher) is read segment by segment
+    with its docnum offsets, deleted documents (FilterMatcher) are left out, and any other
+    matcher is read a posting at a time.
+    """
+    kind = type(matcher)
+    if kind is MultiMatcher:
+        ids: list[int] = []
+        weights: list[float] = []
+        start = matcher.current
+        for sub, offset in zip(matcher.matchers[start:], matcher.offsets[start:], strict=True):
+            sub_ids, sub_weights = read_postings(sub)
+            ids.extend(docnum + offset for docnum in sub_ids)
+            weights.extend(sub_weights)
+        return ids, weights
+    if kind is FilterMatcher and matcher._exclude:
+        sub_ids, sub_weights = read_postings(matcher.child)
+        gone = matcher._ids
+        kept = [(d, w) for d, w in zip(sub_ids, sub_weights, strict=True) if d not in gone]
+        return [d for d, _ in kept], [w for _, w in kept]
+    ids, weights = [], []
+    if kind is W3LeafMatcher:
+        while matcher.is_active():
+            if matcher._ids is None:
+                matcher._read_ids()
+            if matcher._weights is None:
+                matcher._read_weights()
+            start = matcher._i
+            ids.extend(matcher._ids[start:])
+            weights.extend(matcher._weights[start:])
+            matcher._next_block()
+        return ids, weights
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
 def _posting_count(postings: Postings) -> int:
     return len(postings[0]) + 1  # + 1: a term in no document still takes an entry
 
@@ -126,11 +171,7 @@ class Ranker:
         ids: list[int] = []
         weights: list[float] = []
         if key in self.reader:
-            matcher = self.reader.postings(field, term)
-            while matcher.is_active():
-                ids.append(matcher.id())
-                weights.append(matcher.weight())
-                matcher.next()
+            ids, weights = read_postings(self.reader.postings(field, term))
         docnums = np.array(ids, dtype=np.intp)
         w = np.array(weights, dtype=np.float64)
         if ids:
@@ -250,7 +291,7 @@ class SectionAnalysis:
         counts: dict[str, int] = {}
         sentences = []
         for part in SENTENCE_BREAK.split(f"{section.title}\n{section.text}"):
-            terms = [token.text for token in self.analyzer(part)]
+            terms = self.analyzer.terms(part)
             for term in terms:
                 counts[term] = counts.get(term, 0) + 1
             if terms:
