@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 from whoosh.query import NullQuery
 
 from kb.errors import ArticleNotFound, SectionNotFound, TopicNotFound
@@ -254,7 +255,7 @@ class KnowledgeBase:
         scores = self._scores(parsed)
         return [(self.documents.section(d).id, score) for d, score in top(scores, limit)]
 
-    def _scores(self, parsed: ParsedQuery, allowed: frozenset[int] | None = None):
+    def _scores(self, parsed: ParsedQuery, allowed: np.ndarray | None = None):
         """docnum -> score of every match (passing `allowed`): the first pass re-ranked by
         feedback, then the first results by their best sentence. search() and rank() share it."""
         ranker = self._ranker()

@@ -8,7 +8,8 @@ those that threads share sit behind a lock (`SharedCache`), the per-thread ones 
 cache                   key -> value                bound                       threads
 ======================  ==========================  ==========================  ========
 results                 search arguments -> results RESULTS (256 entries)       shared
-filters                 (topic, article) -> docnums FILTERS (1,024 entries)     shared
+filters                 (topic, article) -> a      FILTERS (1,024 entries)     shared
+                        boolean per docnum
 facet values            (kind, value, count) ->     FACETS (100,000 entries)    shared
                         FacetCount
 related                 (section, limit) ->         RELATED (4,096 entries)     shared

@@ -18,7 +18,7 @@ FACET_LIMIT = 20
 class DocumentTable:
     """Each Whoosh document number's section, topics and article, read once at opening.
 
-    Filters by topic and article become sets of docnums and facets become counts over
+    Filters by topic and article become boolean arrays over docnums and facets become counts over
     these lists, so a search never reads a stored field.
     """
 
@@ -48,15 +48,16 @@ class DocumentTable:
             [article_number[s.article] if s else -1 for s in by_docnum], dtype=np.intp
         )
         self._topic_labels = {t.id: t.label for t in taxonomy.topics}
-        self._filters: cache.SharedCache[frozenset[int]] = cache.SharedCache(cache.FILTERS)
+        self._filters: cache.SharedCache[np.ndarray] = cache.SharedCache(cache.FILTERS)
         self._facets: cache.SharedCache[FacetCount] = cache.SharedCache(cache.FACETS)
 
     def section(self, docnum: int) -> Section:
         """The section indexed as document `docnum`."""
         return self.sections[docnum]
 
-    def allowed(self, topic: str | None, article: str | None) -> frozenset[int] | None:
-        """Docnums passing the topic/article filters (None: no filter), cached per filter.
+    def allowed(self, topic: str | None, article: str | None) -> np.ndarray | None:
+        """Per docnum, whether it passes the topic/article filters (a boolean array; None:
+        no filter), cached per filter.
 
         Raises InvalidQuery for a topic the taxonomy does not know and ArticleNotFound
         for an article the build does not hold.
@@ -69,12 +70,14 @@ class DocumentTable:
             return None
         return self._filters.get_or_compute(
             (topic, article),
-            lambda: frozenset(
-                docnum
-                for docnum, section in enumerate(self.sections)
-                if section is not None
-                and (not topic or topic in section.topics)
-                and (not article or section.article == article)
+            lambda: np.array(
+                [
+                    section is not None
+                    and (not topic or topic in section.topics)
+                    and (not article or section.article == article)
+                    for section in self.sections
+                ],
+                dtype=bool,
             ),
         )
 

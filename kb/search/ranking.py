@@ -45,21 +45,15 @@ def weighting(settings: RankingSettings) -> scoring.BM25F:
 
 def top(scores: dict[int, float], n: int) -> list[tuple[int, float]]:
     """The n best (docnum, score), ties in index order (as Whoosh orders them)."""
-    if n <= 0 or not scores:
-        return []
-    if len(scores) > n:
-        # The n-th best score first (C speed, no key function), then only the few at or
-        # above it are sorted with their tie order.
-        threshold = heapq.nlargest(n, scores.values())[-1]
-        items = [(d, v) for d, v in scores.items() if v >= threshold]
-    else:
-        items = list(scores.items())
-    items.sort(key=lambda item: (-item[1], item[0]))
-    return items[:n]
+    ids = np.fromiter(scores.keys(), dtype=np.intp, count=len(scores))
+    values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+    return top_of(ids, values, n)
 
 
 def top_of(ids: np.ndarray, values: np.ndarray, n: int) -> list[tuple[int, float]]:
-    """top() of the documents `ids` with the scores `values` (arrays of one length)."""
+    """The n best (docnum, score) of the documents `ids` with the scores `values` (arrays
+    of one length), ties in index order: the n-th best score is found first, and only the
+    scores at or above it are sorted."""
     if n <= 0 or not ids.size:
         return []
     if ids.size > n:
@@ -345,15 +339,13 @@ class Feedback:
         ranker: Ranker,
         parsed: ParsedQuery,
         settings: RankingSettings,
-        allowed: frozenset[int] | None = None,
+        allowed: np.ndarray | None = None,
     ) -> dict[int, float]:
         """docnum -> score of every document matching the query (and passing `allowed`):
         the first pass re-ranked by feedback, the one ranking search() and rank() share."""
         scores, matched = ranker.accumulate(parsed.query)
         if allowed is not None:
-            permitted = np.zeros(matched.size, dtype=bool)
-            permitted[np.fromiter(allowed, dtype=np.intp, count=len(allowed))] = True
-            matched &= permitted
+            matched &= allowed
         ids = np.flatnonzero(matched)
         if settings.feedback_docs > 0 and ids.size:
             best = top_of(ids, scores[ids], settings.feedback_docs)
