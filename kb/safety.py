@@ -13,7 +13,8 @@ mistakes an English word for a misspelling.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,6 +65,10 @@ class CrisisData:
     aliases: dict[str, str]
     reviewed_by: str
     vocabulary: frozenset[Word] = frozenset()  # every distinct word of phrases and exceptions
+    # First word -> the indexes of the phrases (and of the exceptions) starting with it: a
+    # query is compared only with the phrases whose first word it has.
+    phrase_starts: dict[Word, tuple[int, ...]] = field(default_factory=dict, compare=False)
+    exception_starts: dict[Word, tuple[int, ...]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -140,11 +145,22 @@ def parse_crisis_data(data: dict) -> CrisisData:
     return CrisisData(
         phrases=tuple(phrases),
         exceptions=analyzed_exceptions,
+        phrase_starts=_starts(p for _, p in phrases),
+        exception_starts=_starts(analyzed_exceptions),
         vocabulary=frozenset(w for _, p in phrases for w in p)
         | frozenset(w for p in analyzed_exceptions for w in p),
         aliases={str(k).lower(): str(v).lower() for k, v in aliases.items()},
         reviewed_by=str(data["reviewed_by"]),
     )
+
+
+def _starts(phrases: Iterable[tuple[Word, ...]]) -> dict[Word, tuple[int, ...]]:
+    """First word -> the indexes of the phrases that start with it."""
+    starts: dict[Word, list[int]] = {}
+    for i, phrase in enumerate(phrases):
+        if phrase:
+            starts.setdefault(phrase[0], []).append(i)
+    return {word: tuple(indexes) for word, indexes in starts.items()}
 
 
 @lru_cache(maxsize=4)
@@ -232,13 +248,15 @@ def crisis_matches(query: str, data: CrisisData | None = None) -> list[tuple[str
     # exception) with a word outside this set cannot occur, and is not looked for.
     seen = frozenset().union(*(exact | close for exact, close in matches))
     masked: set[int] = set()
-    for exception in data.exceptions:
+    for i in sorted(i for word in seen for i in data.exception_starts.get(word, ())):
+        exception = data.exceptions[i]
         if not seen.issuperset(exception):
             continue
         for first, last in _occurrences(matches, exception, typos=False):
             masked.update(range(first, last + 1))
     found = []
-    for category, phrase in data.phrases:
+    for i in sorted(i for word in seen for i in data.phrase_starts.get(word, ())):
+        category, phrase = data.phrases[i]
         if not seen.issuperset(phrase):
             continue
         for first, last in _occurrences(matches, phrase, typos=True):

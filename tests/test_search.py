@@ -392,8 +392,8 @@ class _OneIdf:
 
 def _sentence_match(sections: list[Section]):
     from kb.analysis import default_analyzer
+    from kb.search.memo import MemoAnalyzer
     from kb.search.ranking import SectionAnalysis, SentenceMatch
-    from kb.search.snippets import MemoAnalyzer
 
     analyzer = MemoAnalyzer(default_analyzer())
     return SentenceMatch(SectionAnalysis(analyzer, lambda docnum: sections[docnum]))
@@ -436,3 +436,27 @@ def test_sentence_match_weighs_synonyms_below_typed_words(kb):
     weights = body_term_weights(kb.parse("therapist sessions").query)
     assert weights["therapist"] == weights["session"] == 1.0
     assert weights["clinician"] == kb.ranking.expansion_weight
+
+
+def test_memo_remembers_until_its_bound_then_computes_each_time():
+    from kb.search import cache
+
+    memo = cache.Memo(2)
+    computed = []
+
+    def value(key):
+        computed.append(key)
+        return key * 10
+
+    results = [memo.get_or_compute(k, lambda k=k: value(k)) for k in (1, 2, 3, 3, 1, 2)]
+    assert results == [10, 20, 30, 30, 10, 20]
+    assert computed == [1, 2, 3, 3]  # 3 came after the bound: computed every time
+    assert len(memo) == 2
+
+
+def test_spelling_corrections_are_remembered_per_word_and_distance(kb):
+    corrector = kb.queries.corrector
+    first = corrector.closest_word("medicaton", max_distance=1)
+    assert first is not None and first[0] == "medication"
+    assert corrector.closest_word("medicaton", max_distance=1) == first
+    assert ("medicaton", 1) in corrector._closest._values

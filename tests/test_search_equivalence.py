@@ -11,6 +11,7 @@ tests/data/nfcorpus/, see its README).
 
 from __future__ import annotations
 
+import heapq
 import json
 import random
 from pathlib import Path
@@ -23,12 +24,12 @@ from kb.corpus import load_corpus
 from kb.importer import import_jsonl
 from kb.index import build_index, current_build
 from kb.search import KnowledgeBase
-from kb.search.ranking import LuceneIdfBM25F, Ranker
+from kb.search.memo import MemoAnalyzer
+from kb.search.ranking import LuceneIdfBM25F, Ranker, top
 from kb.search.snippets import (
     SNIPPET_MAXCHARS,
     SNIPPET_SURROUND,
     MarkFormatter,
-    MemoAnalyzer,
     best_fragment,
     highlight_tokens,
     markdown_to_plain,
@@ -140,6 +141,51 @@ def test_ranker_scores_equal_whoosh_search_on_the_shipped_corpus(kb):
 def test_ranker_scores_equal_whoosh_search_on_nfcorpus(nfcorpus_kb, nfcorpus_queries):
     texts = nfcorpus_queries + ["vitamin", "breast cancer", "heart disease risk", "diet"]
     assert _assert_ranker_matches_whoosh(nfcorpus_kb, texts) > 1000
+
+
+def _reference_feedback_terms(kb: KnowledgeBase, best, query) -> list[tuple[str, float]]:
+    """Feedback terms computed the plain way: a dict summed document by document, then
+    heapq.nlargest (which keeps the first seen of equal weights first)."""
+    settings = kb.ranking
+    total = sum(score for _, score in best)
+    in_query = {text for _field, text in query.iter_all_terms()}
+    weights: dict[str, float] = {}
+    for docnum, score in best:
+        section = kb.documents.section(docnum)
+        counts: dict[str, int] = {}
+        for term in kb.feedback.analysis.analyzer.terms(f"{section.title}\n{section.text}"):
+            counts[term] = counts.get(term, 0) + 1
+        length = sum(counts.values())
+        for term, count in counts.items():
+            if term not in in_query:
+                weights[term] = weights.get(term, 0.0) + count / length * (score / total)
+    chosen = heapq.nlargest(settings.feedback_terms, weights.items(), key=lambda i: i[1])
+    return [(t, settings.feedback_weight * w / chosen[0][1]) for t, w in chosen]
+
+
+@pytest.mark.parametrize("which", ["shipped", "nfcorpus"])
+def test_feedback_terms_and_scores_equal_the_plain_computation(
+    which, kb, nfcorpus_kb, nfcorpus_queries
+):
+    """Feedback's array sums pick the same terms with the same weights, ties in the same
+    order, as a dict and heapq do; and its scores are those of the feedback query."""
+    kb, texts = (kb, SHIPPED_QUERIES) if which == "shipped" else (nfcorpus_kb, nfcorpus_queries)
+    ranker = kb._ranker()
+    checked = 0
+    for text in texts:
+        parsed = kb.parse(text)
+        scores = ranker.scores(parsed.query)
+        if not scores:
+            continue
+        best = top(scores, kb.ranking.feedback_docs)
+        chosen = kb.feedback.terms(best, parsed.query, kb.ranking)
+        assert chosen == _reference_feedback_terms(kb, best, parsed.query), text
+        fields = kb.ranking.field_weights()
+        direct = ranker.term_scores(chosen, fields)
+        through_query = ranker.accumulate(kb.feedback.query(best, parsed.query, kb.ranking))[0]
+        assert direct.tolist() == through_query.tolist(), text
+        checked += 1
+    assert checked >= 10
 
 
 # -- snippets --------------------------------------------------------------------------------

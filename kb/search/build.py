@@ -20,6 +20,7 @@ from kb.models import Article, Hit, SearchResults, Section, Suggestion
 from kb.safety import CrisisSettings, crisis_notices
 from kb.search import cache
 from kb.search.facets import DocumentTable
+from kb.search.memo import MemoAnalyzer
 from kb.search.query import ParsedQuery, QueryParser, analyze_expansion_groups
 from kb.search.ranking import (
     Feedback,
@@ -31,7 +32,7 @@ from kb.search.ranking import (
 )
 from kb.search.related import RelatedSections
 from kb.search.settings import RankingSettings
-from kb.search.snippets import SNIPPET_MAXCHARS, MemoAnalyzer, Snippets
+from kb.search.snippets import SNIPPET_MAXCHARS, Snippets
 from kb.search.spelling import SpellingCorrector, Vocabulary
 from kb.search.suggest import Suggester
 from kb.taxonomy import Taxonomy, Topic
@@ -65,6 +66,7 @@ class KnowledgeBase:
         # The build's own taxonomy and analyzer (stored with it), so build and server agree.
         self.taxonomy = taxonomy or read_taxonomy(self.build_dir)
         self.analyzer = self.ix.schema["body"].analyzer
+        memo = MemoAnalyzer(self.analyzer)
         self._local = threading.local()
         reader = self.searcher().reader()
         counts = read_vocabulary(self.build_dir)
@@ -73,13 +75,12 @@ class KnowledgeBase:
         )
         self.queries = QueryParser(
             self.ix.schema,
-            self.analyzer,
+            memo,
             analyze_expansion_groups(self.taxonomy, self.analyzer),
             SpellingCorrector(self.vocabulary),
             self._reader,
         )
         self.documents = DocumentTable(reader, self.sections, self.articles, self.taxonomy)
-        memo = MemoAnalyzer(self.analyzer)
         analysis = SectionAnalysis(memo, self.documents.section)
         self.feedback = Feedback(analysis)
         self.sentence_match = SentenceMatch(analysis)

@@ -1,8 +1,10 @@
 """The bounded caches of an opened build, and every cache's bound, in one place.
 
 An opened build never changes, so no entry goes stale: every cache only trades memory for
-time and is emptied least recently used first. All of them are `cachetools.LRUCache`;
-those that threads share sit behind a lock (`SharedCache`), the per-thread ones do not.
+time. Most are `cachetools.LRUCache`, emptied least recently used first; those that threads
+share sit behind a lock (`SharedCache`), the per-thread ones do not. The hottest lookups
+of a search (a query word's frequency, a word's analysis, a misspelling's correction) are
+memos instead (`Memo`): a plain dict, read without a lock, that stops growing at its bound.
 
 ======================  ==========================  ==========================  ========
 cache                   key -> value                bound                       threads
@@ -14,13 +16,16 @@ facet values            (kind, value, count) ->     FACETS (100,000 entries)    
                         FacetCount
 related                 (section, limit) ->         RELATED (4,096 entries)     shared
                         sections
-snippet tokens          section -> plain text and   SNIPPETS (4,096 entries)    shared
-                        its tokens
+snippet tokens          section -> plain text, its  SNIPPETS (4,096 entries)    shared
+                        tokens and their positions
 section terms           section -> its sentences'   SECTION_TERMS (4,096)       shared
                         terms and P(t|d)
 analyzed words          (word, stops, mode) ->      WORDS (50,000 entries;      shared
                         tokens                      a dict that stops growing)
-term frequencies        term -> sections holding it FREQUENCIES (100,000)       shared
+term frequencies        term -> sections holding it FREQUENCIES (100,000;   shared
+                                                    a memo)
+corrections             (word, distance) -> the     CORRECTIONS (20,000;        shared
+                        closest known word          a memo)
 postings                (field, term) or phrase ->  POSTINGS (2,000,000         one per
                         docnums and scores (arrays) postings in all)            thread
 ======================  ==========================  ==========================  ========
@@ -45,6 +50,7 @@ SNIPPETS = 4_096
 SECTION_TERMS = 4_096
 WORDS = 50_000
 FREQUENCIES = 100_000
+CORRECTIONS = 20_000
 POSTINGS = 2_000_000  # postings, not entries: one hot term may hold most of a corpus
 
 V = TypeVar("V")
@@ -90,6 +96,32 @@ class SharedCache(Generic[V]):
     def __len__(self) -> int:
         """The number of entries held."""
         return len(self._cache)
+
+
+class Memo(Generic[V]):
+    """A memo of a pure function of an opened build that threads share without a lock.
+
+    A plain dict (CPython's dict reads and writes are atomic) that stops growing at
+    `maxsize` entries: past that, values are computed each time. For lookups made many
+    times per search, where a lock and an LRU's bookkeeping cost more than the value.
+    """
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self._values: dict = {}
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The remembered value of `key`, else compute() (remembered while there is room)."""
+        value = self._values.get(key, _MISSING)
+        if value is _MISSING:
+            value = compute()
+            if len(self._values) < self.maxsize:
+                self._values[key] = value
+        return value
+
+    def __len__(self) -> int:
+        """The number of values remembered."""
+        return len(self._values)
 
 
 def store(cache: LRUCache, key: Hashable, value) -> None:

@@ -18,6 +18,7 @@ from kb.errors import InvalidQuery
 from kb.lexicon import ENGLISH_ZIPF, zipf
 from kb.models import Correction, Expansion, Interpretation
 from kb.search import cache
+from kb.search.memo import MemoAnalyzer
 from kb.search.settings import PHRASE_FIELDS, TEXT_FIELDS, RankingSettings
 from kb.search.spelling import SpellingCorrector
 from kb.taxonomy import Taxonomy
@@ -63,12 +64,17 @@ def split_words(text: str, analyzer, ignored: list[str] | None = None) -> list[W
     """Query words; a hyphenated word counts as its parts, so "self-harm" = "self harm".
 
     Words the analyzer drops (stop words such as "how", "my", "the") are appended to
-    `ignored` when it is given.
+    `ignored` when it is given. A MemoAnalyzer analyzes each distinct word once.
     """
+    analyze = (
+        analyzer.terms
+        if isinstance(analyzer, MemoAnalyzer)
+        else lambda piece: [t.text for t in analyzer(piece)]
+    )
     words = []
     for match in WORD_RE.finditer(text):
         for piece in match.group().lower().split("-"):
-            terms = [t.text for t in analyzer(piece)] if piece else []
+            terms = analyze(piece) if piece else []
             if terms:
                 words.append(Word(piece, terms))
             elif piece and ignored is not None and piece not in ignored:
@@ -99,8 +105,9 @@ def term_query(term: str, field_weights: FieldWeights, boost: float = 1.0):
 class QueryParser:
     """Builds the Whoosh query of a text for one opened build.
 
-    `analyzer` is the build's own (the one its schema stores), `reader` returns a Whoosh
-    reader of the build (one per thread) for document frequencies.
+    `analyzer` is the build's own (the one its schema stores; a MemoAnalyzer of it is
+    fastest), `reader` returns a Whoosh reader of the build (one per thread) for document
+    frequencies.
     """
 
     def __init__(
@@ -124,7 +131,7 @@ class QueryParser:
         )
         self.corrector = corrector
         self._reader = reader
-        self._frequencies: cache.SharedCache[int] = cache.SharedCache(cache.FREQUENCIES)
+        self._frequencies: cache.Memo[int] = cache.Memo(cache.FREQUENCIES)
 
     def words(self, text: str) -> list[Word]:
         """The query words of `text`, analyzed with the build's analyzer."""

@@ -3,9 +3,9 @@ re-ranking of the first results by their best-matching sentence."""
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -245,6 +245,21 @@ class Ranker:
             scores[ids] += contributions if factor == 1.0 else factor * contributions
             matched[ids] = True
 
+    def term_scores(
+        self, terms: list[tuple[str, float]], field_weights: tuple[tuple[str, float], ...]
+    ) -> np.ndarray:
+        """Score per docnum of OR-ed weighted terms, each in every weighted field: what
+        accumulate() gives for Or([term_query(term, field_weights, boost), ...]), added in
+        the same order, without building and walking the query."""
+        scores = np.zeros(self.size, dtype=np.float64)
+        for term, boost in terms:
+            for field, weight in field_weights:
+                ids, contributions = self.posting_list(field, term)
+                if ids.size:
+                    factor = boost * weight
+                    scores[ids] += contributions if factor == 1.0 else factor * contributions
+        return scores
+
     def scores(self, query, boost: float = 1.0) -> dict[int, float]:
         """docnum -> score of every document matching the query."""
         scores, matched = self.accumulate(query, boost)
@@ -256,13 +271,46 @@ class Ranker:
 class SectionTerms:
     """One section's title and text analyzed once, for feedback and sentence matching."""
 
-    sentences: tuple[frozenset[str], ...]  # the distinct terms of each sentence
-    shares: dict[str, float]  # each term's count / the section's term count: P(t|d)
+    sentences: dict[str, tuple[int, ...]]  # each term -> the sentences (numbered) holding it
+    term_ids: np.ndarray  # the section's distinct terms (TermTable ids), first seen first
+    shares: np.ndarray  # each of those terms' count / the section's term count: P(t|d)
 
 
 # Sentence ends (". ", "? ", "! ") and line breaks: a heading, a list item and a paragraph's
 # sentences are each a sentence here.
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+class TermTable:
+    """Numbers for the terms of analyzed sections, so feedback sums them as arrays.
+
+    Numbers are handed out as sections are first analyzed and never change; reads take no
+    lock (a dict and a list that only grow), new terms are numbered under one.
+    """
+
+    def __init__(self):
+        self._ids: dict[str, int] = {}
+        self.terms: list[str] = []
+        self._lock = threading.Lock()
+
+    def ids(self, terms) -> np.ndarray:
+        """The numbers of `terms` (numbering the new ones), in order."""
+        get = self._ids.get
+        out = [get(term) for term in terms]
+        if None in out:
+            with self._lock:
+                for i, term in enumerate(terms):
+                    if out[i] is None:
+                        out[i] = self._ids.get(term)
+                        if out[i] is None:
+                            out[i] = self._ids[term] = len(self.terms)
+                            self.terms.append(term)
+        return np.array(out, dtype=np.intp)
+
+    def known(self, terms) -> np.ndarray:
+        """The numbers of those of `terms` that have one (no new ones)."""
+        get = self._ids.get
+        return np.array([i for i in map(get, terms) if i is not None], dtype=np.intp)
 
 
 class SectionAnalysis:
@@ -274,6 +322,7 @@ class SectionAnalysis:
     def __init__(self, analyzer, section_of: Callable[[int], Section]):
         self.analyzer = analyzer
         self.section_of = section_of
+        self.table = TermTable()
         self._cache: cache.SharedCache[SectionTerms] = cache.SharedCache(cache.SECTION_TERMS)
 
     def __call__(self, docnum: int) -> SectionTerms:
@@ -283,16 +332,21 @@ class SectionAnalysis:
     def _analyze(self, docnum: int) -> SectionTerms:
         section = self.section_of(docnum)
         counts: dict[str, int] = {}
-        sentences = []
+        sentences: dict[str, list[int]] = {}
+        number = 0
         for part in SENTENCE_BREAK.split(f"{section.title}\n{section.text}"):
             terms = self.analyzer.terms(part)
             for term in terms:
                 counts[term] = counts.get(term, 0) + 1
             if terms:
-                sentences.append(frozenset(terms))
+                for term in dict.fromkeys(terms):
+                    sentences.setdefault(term, []).append(number)
+                number += 1
         length = sum(counts.values()) or 1
         return SectionTerms(
-            tuple(sentences), {term: count / length for term, count in counts.items()}
+            {term: tuple(numbers) for term, numbers in sentences.items()},
+            self.table.ids(list(counts)),
+            np.array([count / length for count in counts.values()], dtype=np.float64),
         )
 
 
@@ -302,37 +356,55 @@ class Feedback:
     def __init__(self, analysis: SectionAnalysis):
         self.analysis = analysis
 
-    def query(self, best: list[tuple[int, float]], query, settings: RankingSettings):
-        """The feedback query for the first-pass top documents `best` (None: no feedback).
+    def terms(
+        self, best: list[tuple[int, float]], query, settings: RankingSettings
+    ) -> list[tuple[str, float]]:
+        """The feedback terms for the first-pass top documents `best`, with their boosts.
 
         Each term of the top `feedback_docs` documents gets sum_d P(t|d) * P(d|q), with P(d|q)
         the document's share of the first-pass scores; the `feedback_terms` best terms not
-        already in the query are OR-ed in, weighted relative to the best one and scaled by
-        `feedback_weight`. Leaving the query's own terms out (instead of re-weighting them
-        as RM3 does) keeps long, precise queries (SciFact's claims) from drifting.
+        already in the query (ties: the first seen first) are kept, weighted relative to the
+        best one and scaled by `feedback_weight`. Leaving the query's own terms out (instead
+        of re-weighting them as RM3 does) keeps long, precise queries (SciFact's claims)
+        from drifting. The sums are array operations over the sections' term numbers.
         """
         total = sum(score for _, score in best)
-        if total <= 0:
-            return None
-        in_query = {text for _field, text in query.iter_all_terms()}
-        weights: dict[str, float] = {}
-        get = weights.get
-        for docnum, score in best:
-            share = score / total
-            for term, probability in self.analysis(docnum).shares.items():
-                if term not in in_query:
-                    weights[term] = get(term, 0.0) + probability * share
-        chosen = heapq.nlargest(settings.feedback_terms, weights.items(), key=lambda i: i[1])
+        if total <= 0 or settings.feedback_terms <= 0:
+            return []
+        analyses = [(self.analysis(docnum), score / total) for docnum, score in best]
+        ids = np.concatenate([terms.term_ids for terms, _ in analyses])
+        if not ids.size:
+            return []
+        # P(t|d) * P(d|q), summed per term in the order the documents come (as a loop would).
+        products = np.concatenate([terms.shares * share for terms, share in analyses])
+        unique, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+        sums = np.bincount(inverse, weights=products)
+        table = self.analysis.table
+        in_query = table.known({text for _field, text in query.iter_all_terms()})
+        keep = ~np.isin(unique, in_query)
+        unique, first, sums = unique[keep], first[keep], sums[keep]
+        n = settings.feedback_terms
+        if unique.size > n:
+            threshold = np.partition(sums, unique.size - n)[unique.size - n]
+            at_least = sums >= threshold
+            unique, first, sums = unique[at_least], first[at_least], sums[at_least]
+        order = np.lexsort((first, -sums))[:n]
+        if not order.size:
+            return []
+        top_weight = float(sums[order[0]])
+        return [
+            (table.terms[term], settings.feedback_weight * weight / top_weight)
+            for term, weight in zip(unique[order].tolist(), sums[order].tolist(), strict=True)
+        ]
+
+    def query(self, best: list[tuple[int, float]], query, settings: RankingSettings):
+        """The feedback query (see `terms`) as Whoosh would run it: each term OR-ed in every
+        weighted field with its boost (None: no feedback)."""
+        chosen = self.terms(best, query, settings)
         if not chosen:
             return None
-        top_weight = chosen[0][1]
         field_weights = settings.field_weights()
-        return Or(
-            [
-                term_query(term, field_weights, settings.feedback_weight * weight / top_weight)
-                for term, weight in chosen
-            ]
-        )
+        return Or([term_query(term, field_weights, boost) for term, boost in chosen])
 
     def rank(
         self,
@@ -349,13 +421,14 @@ class Feedback:
         ids = np.flatnonzero(matched)
         if settings.feedback_docs > 0 and ids.size:
             best = top_of(ids, scores[ids], settings.feedback_docs)
-            feedback = self.query(best, parsed.query, settings)
-            if feedback is not None:
+            chosen = self.terms(best, parsed.query, settings)
+            if chosen:
                 # Feedback re-ranks what the query matched and adds no documents: every
                 # result still contains a query word (or a synonym), the total and the
                 # facets mean what they say, and on a small corpus the feedback terms
                 # (common words of the one good match) cannot pull in unrelated sections.
-                scores[ids] += ranker.accumulate(feedback)[0][ids]
+                extra = ranker.term_scores(chosen, settings.field_weights())
+                scores[ids] += extra[ids]
         return dict(zip(ids.tolist(), scores[ids].tolist(), strict=True))
 
 
@@ -404,9 +477,13 @@ class SentenceMatch:
         matched = {}
         for docnum, _score in best:
             sentences = self.analysis(docnum).sentences
-            matched[docnum] = max(
-                (sum(v for t, v in values.items() if t in s) for s in sentences), default=0.0
-            )
+            # Each sentence's sum of the values of the query terms it holds, added in the
+            # query's order; only the sentences holding one of them are visited.
+            sums: dict[int, float] = {}
+            for term, value in values.items():
+                for number in sentences.get(term, ()):
+                    sums[number] = sums.get(number, 0) + value
+            matched[docnum] = max(sums.values(), default=0.0)
         most = max(matched.values(), default=0.0)
         if most <= 0:
             return

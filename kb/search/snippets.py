@@ -14,10 +14,10 @@ import html
 from whoosh import highlight
 from whoosh.analysis import Token
 
-from kb.analysis import WORD_RE
 from kb.markdown import to_plain
 from kb.models import Section
 from kb.search import cache
+from kb.search.memo import MemoAnalyzer
 
 SNIPPET_SURROUND = 70
 SNIPPET_MAXCHARS = 220
@@ -37,68 +37,6 @@ class MarkFormatter(highlight.HtmlFormatter):
 def markdown_to_plain(text: str) -> str:
     """The text of a section as a person reads it, for snippets (kb.markdown.to_plain)."""
     return to_plain(text)
-
-
-class MemoAnalyzer:
-    """The analyzer's tokens for highlighting, analyzing each distinct word only once.
-
-    The tokenizer and every filter work word by word, so a text's tokens are its words'
-    tokens shifted to the word's offset; remembering them per word makes snippets cheap.
-    The memo is a plain dict (reads take no lock; CPython's dict operations are atomic)
-    that stops growing at cache.WORDS words: a section's words are looked up about a
-    thousand times per search no cache has seen, and a locked least-recently-used cache
-    cost more than the analysis it saved.
-    """
-
-    def __init__(self, analyzer):
-        self.analyzer = analyzer
-        self._words: dict[tuple[str, bool, str], list[tuple]] = {}
-        self._terms: dict[str, tuple[str, ...]] = {}
-
-    def _tokens(self, word: str, removestops: bool, mode: str) -> list[tuple]:
-        """(text, start, end, stopped) of each token of one word."""
-        key = (word, removestops, mode)
-        tokens = self._words.get(key)
-        if tokens is None:
-            tokens = [
-                (t.text, t.startchar, t.endchar, t.stopped)
-                for t in self.analyzer(word, chars=True, removestops=removestops, mode=mode)
-            ]
-            if len(self._words) < cache.WORDS:
-                self._words[key] = tokens
-        return tokens
-
-    def terms(self, value: str) -> list[str]:
-        """The indexed terms of `value` (stop words removed), as the analyzer gives them."""
-        memo = self._terms
-        out: list[str] = []
-        for word in WORD_RE.findall(value):
-            terms = memo.get(word)
-            if terms is None:
-                terms = tuple(text for text, _s, _e, _stop in self._tokens(word, True, ""))
-                if len(memo) < cache.WORDS:
-                    memo[word] = terms
-            out.extend(terms)
-        return out
-
-    def spans(self, value: str, removestops: bool = True, mode: str = "") -> list[tuple]:
-        """(text, start, end) of every token of `value`, offsets into `value`."""
-        out: list[tuple] = []
-        for match in WORD_RE.finditer(value):
-            offset = match.start()
-            for text, start, end, _stopped in self._tokens(match.group(), removestops, mode):
-                out.append((text, offset + start, offset + end))
-        return out
-
-    def __call__(self, value, removestops=True, mode="", **_kwargs):
-        """Tokens of `value` (with character offsets), as the analyzer would give them."""
-        for match in WORD_RE.finditer(value):
-            offset = match.start()
-            for text, start, end, stopped in self._tokens(match.group(), removestops, mode):
-                token = Token(chars=True, removestops=removestops, mode=mode)
-                token.text, token.stopped, token.boost = text, stopped, 1.0
-                token.startchar, token.endchar = offset + start, offset + end
-                yield token
 
 
 def window_start(starts: list[int], ends: list[int], reset: int, last: int, surround: int) -> int:
@@ -122,20 +60,25 @@ def window_start(starts: list[int], ends: list[int], reset: int, last: int, surr
     return kept
 
 
-def phrase_positions(texts: list[str], phrases: frozenset[tuple[str, ...]]) -> frozenset[int]:
+def token_positions(texts: list[str]) -> dict[str, list[int]]:
+    """Each token text -> the indexes where it occurs, ascending."""
+    positions: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        positions.setdefault(text, []).append(i)
+    return positions
+
+
+def phrase_positions(
+    texts: list[str], phrases: frozenset[tuple[str, ...]], positions: dict[str, list[int]]
+) -> set[int]:
     """Indexes of the tokens that are part of a whole occurrence of one of `phrases`."""
-    firsts = {phrase[0] for phrase in phrases}
-    starts: dict[str, list[int]] = {}
-    for i, text in enumerate(texts):  # one pass over the text for every phrase
-        if text in firsts:
-            starts.setdefault(text, []).append(i)
     found: set[int] = set()
     for phrase in phrases:
         n = len(phrase)
-        for i in starts.get(phrase[0], ()):
+        for i in positions.get(phrase[0], ()):
             if tuple(texts[i : i + n]) == phrase:
                 found.update(range(i, i + n))
-    return frozenset(found)
+    return found
 
 
 def best_fragment(
@@ -145,9 +88,13 @@ def best_fragment(
     maxchars: int,
     surround: int,
     phrases: frozenset[tuple[str, ...]] = frozenset(),
+    positions: dict[str, list[int]] | None = None,
 ) -> str:
     """Exactly what whoosh.highlight.highlight(..., ContextFragmenter(maxchars, surround),
     MarkFormatter(), top=1) returns, but walking only the tokens near a match.
+
+    `positions` is token_positions(tokens[0]) (computed here when not given): the matches
+    are looked up in it instead of testing every token.
 
     Whoosh feeds every token of the text through its fragmenter; outside a fragment a
     token only moves the window of context kept before the next match, which is computed
@@ -157,18 +104,21 @@ def best_fragment(
     texts, starts, ends = tokens
     n = len(texts)
     last_end = ends[-1] if ends else 0  # Whoosh's endchar after its loop
-    in_phrase = phrase_positions(texts, phrases) if phrases else frozenset()
-    is_match = [texts[i] in terms or i in in_phrase for i in range(n)]
-    matched = [i for i in range(n) if is_match[i]]
-    if not matched:
+    if positions is None:
+        positions = token_positions(texts)
+    is_match = phrase_positions(texts, phrases, positions) if phrases else set()
+    for term in terms:
+        is_match.update(positions.get(term, ()))
+    if not is_match:
         return ""
+    matched = sorted(is_match)
     fragments = []  # (match indexes, startchar, endchar)
     countdown, first, tks, currentlen = -1, None, [], 0
     reset, appended = 0, -1  # tokens reset..appended are the context window's candidates
     next_match = 0
     i = 0
     while i < n:
-        if countdown < 0 and not is_match[i]:
+        if countdown < 0 and i not in is_match:
             # Skip to the next match: the tokens in between only feed the context window.
             while next_match < len(matched) and matched[next_match] < i:
                 next_match += 1
@@ -179,7 +129,7 @@ def best_fragment(
         length = end - start
         if currentlen + length > maxchars:
             countdown = 0
-        elif is_match[i]:
+        elif i in is_match:
             countdown = surround
             if first is None:
                 k = window_start(starts, ends, reset, appended, surround)
@@ -221,7 +171,7 @@ class Snippets:
 
     def __init__(self, analyzer: MemoAnalyzer):
         self.analyzer = analyzer
-        self._tokens: cache.SharedCache[tuple[str, tuple]] = cache.SharedCache(cache.SNIPPETS)
+        self._tokens: cache.SharedCache[tuple[str, tuple, dict]] = cache.SharedCache(cache.SNIPPETS)
 
     def snippet(
         self,
@@ -232,9 +182,11 @@ class Snippets:
     ) -> str:
         """HTML: the best fragment with the terms (and whole phrases) in <mark>, else the
         text's head, escaped."""
-        plain, tokens = self._tokens.get_or_compute(section.id, lambda: self._tokenize(section))
+        plain, tokens, positions = self._tokens.get_or_compute(
+            section.id, lambda: self._tokenize(section)
+        )
         marked = (
-            best_fragment(plain, tokens, terms, maxchars, SNIPPET_SURROUND, phrases)
+            best_fragment(plain, tokens, terms, maxchars, SNIPPET_SURROUND, phrases, positions)
             if terms or phrases
             else ""
         )
@@ -245,10 +197,11 @@ class Snippets:
             head = head.rsplit(" ", 1)[0] + " …"
         return html.escape(head, quote=False)
 
-    def _tokenize(self, section: Section) -> tuple[str, tuple]:
-        """A section's plain text and its (terms, starts, ends)."""
+    def _tokenize(self, section: Section) -> tuple[str, tuple, dict[str, list[int]]]:
+        """A section's plain text, its (terms, starts, ends) and where each term occurs."""
         plain = markdown_to_plain(section.text)
-        return plain, highlight_tokens(plain, self.analyzer)
+        tokens = highlight_tokens(plain, self.analyzer)
+        return plain, tokens, token_positions(tokens[0])
 
 
 def highlight_tokens(plain: str, analyzer) -> tuple[list[str], list[int], list[int]]:

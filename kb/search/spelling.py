@@ -17,6 +17,8 @@ from functools import cached_property
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from kb.search import cache
+
 VOCABULARY_FIELD = "vocabulary"  # the Whoosh field of builds made before vocabulary.json
 
 
@@ -75,16 +77,23 @@ class SpellingCorrector:
 
     def __init__(self, vocabulary: Vocabulary):
         self.vocabulary = vocabulary
+        self._closest: cache.Memo[tuple[str, int] | None] = cache.Memo(cache.CORRECTIONS)
 
     def closest_word(self, word: str, max_distance: int = 2) -> tuple[str, int] | None:
         """(word, document frequency) of the most frequent vocabulary word within edit
-        distance 1 (else 2) of `word`; None when there is none.
+        distance 1 (else 2) of `word`; None when there is none. Remembered per word: the
+        same misspellings recur.
 
         Candidates keep the first letter and differ by Levenshtein edits after it.
         Distance 1, by far the commonest call, is answered by generating the word's edits
         and looking them up (a fraction of a millisecond); distance 2 compares the word
         with the vocabulary's words of the same first letter (rapidfuzz).
         """
+        return self._closest.get_or_compute(
+            (word, max_distance), lambda: self._closest_word(word, max_distance)
+        )
+
+    def _closest_word(self, word: str, max_distance: int) -> tuple[str, int] | None:
         frequencies = self.vocabulary.doc_frequency
         for distance in range(1, max_distance + 1):
             if distance == 1:
