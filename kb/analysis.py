@@ -261,6 +261,59 @@ def contains_sequence(haystack: list[str] | tuple[str, ...], needle: tuple[str, 
     )
 
 
+class PositionedTerms:
+    """(term, position) of texts exactly as `analyzer(text, positions=True)` gives them,
+    each distinct word analysed once: what a build hands to topic assignment and Whoosh.
+
+    Every filter of the analyzer works token by token, and a word's tokens are the
+    tokenizer's parts of it (a hyphenated word: its parts, the joined form at the first
+    part's position), so a word's terms and their positions relative to the word are
+    remembered. Only the renumbering over removed stop words (StopFilterKeepingPositions:
+    the first kept token keeps its position, each later new position is one more) depends
+    on the words around, and is done here. A build's words recur thousands of times; the
+    analyzer's chain of generators costs more than a lookup.
+    """
+
+    def __init__(self, analyzer):
+        self.analyzer = analyzer
+        self.tokenizer = analyzer.items[0]
+        self._words: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
+
+    def _word(self, word: str) -> tuple[tuple[tuple[str, int], ...], int]:
+        """The kept (term, position in the word) of one word, and how many positions it
+        takes (its parts, stop words included)."""
+        if "-" not in word and "'" not in word and "’" not in word:  # one token: most words
+            return tuple((term.text, 0) for term in self.analyzer(word)), 1
+        kept = []
+        width = 0
+        for token in self.tokenizer(word, positions=True):
+            width = max(width, token.pos + 1)
+            for term in self.analyzer(token.text):
+                kept.append((term.text, token.pos))
+        return tuple(kept), width
+
+    def __call__(self, text: str) -> list[tuple[str, int]]:
+        """(term, position) of every term of `text`."""
+        words = self._words
+        out: list[tuple[str, int]] = []
+        base = 0  # the tokenizer's position at the start of the word
+        last = new = -1  # the last kept token's position before and after renumbering
+        for word in WORD_RE.findall(text):
+            entry = words.get(word)
+            if entry is None:
+                entry = words[word] = self._word(word)
+            kept, width = entry
+            for term, offset in kept:
+                position = base + offset
+                if new < 0:
+                    last = new = position
+                elif position != last:
+                    last, new = position, new + 1
+                out.append((term, new))
+            base += width
+        return out
+
+
 class AnalyzedText(str):
     """A field value whose analysis a build has done already: the text, with its
     (term, position) list in `terms`, which `ReplayAnalyzer` hands to Whoosh as tokens."""

@@ -39,8 +39,12 @@ import yaml
 from kb.markdown import headings, slugify, split_front_matter
 from kb.models import AUDIENCES, Article, Section, make_section_id
 from kb.taxonomy import Taxonomy, load_taxonomy
+from kb.workers import process_count, process_pool
 
 REQUIRED_KEYS = ("title", "slug", "source", "summary")
+# Reading this many files (or more) is done by one process per core, PARALLEL_RUN at a time.
+PARALLEL_MIN_FILES = 2000
+PARALLEL_RUN = 250
 OPTIONAL_KEYS = (
     "published",
     "url",
@@ -106,6 +110,10 @@ class CorpusError(Exception):
         self.message = message
         super().__init__(f"{self.path}:{line}: {message}")
 
+    def __reduce__(self):
+        # Raised in a reading process, it reaches the build as itself (kb.workers).
+        return CorpusError, (self.path, self.line, self.message)
+
 
 def count_words(text: str) -> int:
     return len(WORD_RE.findall(text))
@@ -162,23 +170,35 @@ def load_corpus(
     taxonomy: Taxonomy | None = None,
     progress: Callable[[int], None] | None = None,
     reuse: Mapping[str, Article] | None = None,
+    workers: int | None = None,
 ) -> list[Article]:
     """Load every ``*.md`` in the directory, sorted by file name; duplicate slugs are an error.
 
     ``reuse`` maps file names to Articles already parsed from exactly the same bytes (an
     incremental build passes the unchanged files of the previous build); those files are
-    not read again. ``progress`` is called with 1 after each file (click's
-    ``ProgressBar.update``)."""
+    not read again. ``progress`` is called with 1 after each file read (click's
+    ``ProgressBar.update``). PARALLEL_MIN_FILES files or more to read are parsed by one
+    process per core (``workers`` processes if given); the first bad file in name order
+    is the error either way."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise CorpusError(corpus_dir, 0, "corpus directory does not exist")
     reuse = reuse or {}
+    paths = sorted(corpus_dir.glob("*.md"), key=_by_name)
+    todo = [path for path in paths if path.name not in reuse]
+    procs = process_count(len(todo), PARALLEL_MIN_FILES, workers)
+    if procs > 1:
+        parsed = _load_in_parallel(todo, taxonomy, procs, progress)
+    else:
+        parsed = {}
     articles: list[Article] = []
     seen: dict[str, str] = {}
-    for path in sorted(corpus_dir.glob("*.md"), key=_by_name):
+    for path in paths:
         known = reuse.get(path.name)
         if known is None:
-            article = load_article(path, taxonomy)
+            article = parsed.get(path.name) or load_article(path, taxonomy)
+            if progress and procs == 1:
+                progress(1)
         else:
             article = known if known.path == str(path) else replace(known, path=str(path))
         if article.slug in seen:
@@ -189,9 +209,39 @@ def load_corpus(
             )
         seen[article.slug] = str(path)
         articles.append(article)
-        if progress:
+        if progress and known is not None:
             progress(1)
     return articles
+
+
+def _load_in_parallel(
+    paths: list[Path],
+    taxonomy: Taxonomy | None,
+    procs: int,
+    progress: Callable[[int], None] | None,
+) -> dict[str, Article]:
+    """File name -> Article of every path, parsed in `procs` processes, in runs of files
+    taken in order: the first run with a bad file raises its first error."""
+    runs = [paths[i : i + PARALLEL_RUN] for i in range(0, len(paths), PARALLEL_RUN)]
+    parsed: dict[str, Article] = {}
+    with process_pool(procs) as pool:
+        try:
+            results = pool.map(_load_run, runs, [taxonomy] * len(runs))
+            for run, articles in zip(runs, results, strict=True):
+                parsed.update(
+                    (path.name, article) for path, article in zip(run, articles, strict=True)
+                )
+                if progress:
+                    progress(len(run))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return parsed
+
+
+def _load_run(paths: list[Path], taxonomy: Taxonomy | None) -> list[Article]:
+    """In a reading process: load_article of each path, in order."""
+    return [load_article(path, taxonomy) for path in paths]
 
 
 def load_article(path: str | Path, taxonomy: Taxonomy | None = None) -> Article:

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
@@ -35,10 +35,17 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
-from kb.analysis import AnalyzedText, ReplayAnalyzer, make_analyzer, vocabulary_words
+from kb.analysis import (
+    AnalyzedText,
+    PositionedTerms,
+    ReplayAnalyzer,
+    make_analyzer,
+    vocabulary_words,
+)
 from kb.models import Article, Section
 from kb.taxonomy import Taxonomy, TaxonomyError, load_taxonomy, parse_taxonomy
-from kb.topics import analyzed_terms, assign_topics
+from kb.topics import assign_topics
+from kb.workers import process_count, process_pool
 
 CURRENT_FILE = "CURRENT"
 BUILDS_DIR = "builds"
@@ -54,10 +61,9 @@ BREADCRUMB_BOOST = 0.5
 BUILD_FORMAT = 2
 # Whoosh's in-memory posting pool before it spills sorted runs to disk (and merges them).
 WRITER_LIMIT_MB = 512
-REPLAYED_FIELDS = ("title", "body")
+REPLAYED_FIELDS = ("title", "body", "breadcrumb")
 # Builds of this many sections to index (or more) are indexed by one process per core.
 PARALLEL_MIN_SECTIONS = 2000
-MAX_WORKERS = 8
 OWN_FILES = {SNAPSHOT_FILE, META_FILE, TAXONOMY_FILE, VOCABULARY_FILE}
 
 
@@ -83,28 +89,37 @@ def make_schema(taxonomy: Taxonomy) -> Schema:
     )
 
 
+def breadcrumb_text(section: Section, article: Article) -> str:
+    """What a section's breadcrumb field holds: the article title and parent headings."""
+    parents = section.breadcrumb[:-1] if section.anchor != "introduction" else ()
+    return " ".join((article.title, *parents))
+
+
 def section_document(
     section: Section,
     article: Article,
     title_terms: list[tuple[str, int]] | None = None,
     body_terms: list[tuple[str, int]] | None = None,
+    breadcrumb_terms: list[tuple[str, int]] | None = None,
 ) -> dict:
     """The Whoosh document for one section (the article title joins the breadcrumb).
 
-    With `title_terms`/`body_terms` (a build's one analysis of them), those fields are
-    handed over already analysed (kb.analysis.AnalyzedText)."""
-    parents = section.breadcrumb[:-1] if section.anchor != "introduction" else ()
+    With `title_terms`/`body_terms`/`breadcrumb_terms` (a build's one analysis of them),
+    those fields are handed over already analysed (kb.analysis.AnalyzedText)."""
     title, body = section.title, section.text
+    breadcrumb = breadcrumb_text(section, article)
     if title_terms is not None:
         title = AnalyzedText(title, title_terms)
     if body_terms is not None:
         body = AnalyzedText(body, body_terms)
+    if breadcrumb_terms is not None:
+        breadcrumb = AnalyzedText(breadcrumb, breadcrumb_terms)
     return {
         "id": section.id,
         "article": section.article,
         "topics": ",".join(section.topics),
         "title": title,
-        "breadcrumb": " ".join((article.title, *parents)),
+        "breadcrumb": breadcrumb,
         "body": body,
         "position": section.position,
     }
@@ -242,7 +257,8 @@ def build_index(
                         writer.delete_by_term("article", article.slug)
                         for section in raw["sections"]:
                             vocabulary.subtract(_section_words(section, taxonomy))
-            procs = _worker_count(sum(len(a.sections) for a in todo), workers)
+            sections = sum(len(a.sections) for a in todo)
+            procs = process_count(sections, PARALLEL_MIN_SECTIONS, workers)
             if procs > 1:
                 indexed, words, segments = _index_in_parallel(work, todo, taxonomy, procs, progress)
             else:
@@ -277,17 +293,6 @@ def _section_words(section: dict | Section, taxonomy: Taxonomy) -> set[str]:
     return vocabulary_words(f"{title}\n{text}", taxonomy.spellings)
 
 
-def _worker_count(sections: int, workers: int | None) -> int:
-    """How many processes index: `workers` if given, else one per core (at most
-    MAX_WORKERS) for a build of PARALLEL_MIN_SECTIONS sections or more."""
-    if workers is not None:
-        return max(1, workers)
-    if sections < PARALLEL_MIN_SECTIONS:
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, MAX_WORKERS))
-
-
 def _index_articles(
     writer, articles: list[Article], taxonomy: Taxonomy, progress: Callable[[int], None]
 ) -> tuple[dict[str, dict], Counter[str]]:
@@ -296,9 +301,9 @@ def _index_articles(
     snapshot: dict[str, dict] = {}
     vocabulary: Counter[str] = Counter()
     with _replaying(writer):
-        analyzer = writer.schema["body"].analyzer.analyzer
+        terms_of = PositionedTerms(writer.schema["body"].analyzer.analyzer)
         for article in articles:
-            tagged = _index_article(writer, article, taxonomy, analyzer)
+            tagged = _index_article(writer, article, taxonomy, terms_of)
             for section in tagged.sections:
                 vocabulary.update(_section_words(section, taxonomy))
             snapshot[article.slug] = asdict(tagged)
@@ -317,12 +322,9 @@ def _index_in_parallel(
     into `work` (as Whoosh's own multi-process writer does with multisegment=True, but
     each process also analyses and tags its articles, so nothing is analysed twice).
     Returns the stored forms, the vocabulary counts and the segments for the TOC."""
-    context = multiprocessing.get_context("spawn")  # no fork: callers may hold threads
-    queue = context.Queue()
+    queue = multiprocessing.get_context("spawn").Queue()
     chunks = _contiguous_chunks(articles, procs)
-    with ProcessPoolExecutor(
-        procs, mp_context=context, initializer=_init_worker, initargs=(queue, os.getpid())
-    ) as pool:
+    with process_pool(procs, _init_worker, (queue,)) as pool:
         futures = [pool.submit(_index_chunk, str(work), chunk, taxonomy) for chunk in chunks]
         pending = set(futures)
         while pending:
@@ -363,22 +365,10 @@ def _drain(queue, progress: Callable[[int], None]) -> None:
 _progress_queue = None  # in an indexing process: where it reports each article done
 
 
-def _init_worker(queue, parent: int) -> None:
-    """In a new indexing process: keep the progress queue, and die with the build.
-
-    A `kill -9` of `kb build` must not leave indexing processes writing on (Linux:
-    PR_SET_PDEATHSIG, then a check that the parent did not die before it was set)."""
+def _init_worker(queue) -> None:
+    """In a new indexing process: keep the progress queue."""
     global _progress_queue
     _progress_queue = queue
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the worker ends when its work is done
-        pass
-    if os.getppid() != parent:
-        os._exit(1)
 
 
 def _index_chunk(work: str, articles: list[Article], taxonomy: Taxonomy):
@@ -399,16 +389,21 @@ def _index_chunk(work: str, articles: list[Article], taxonomy: Taxonomy):
     return snapshot, vocabulary, segment
 
 
-def _index_article(writer, article: Article, taxonomy: Taxonomy, analyzer) -> Article:
+def _index_article(
+    writer, article: Article, taxonomy: Taxonomy, terms_of: PositionedTerms
+) -> Article:
     """Add an article's sections to the writer; returns the article with topics assigned."""
     sections = []
     for section in article.sections:
-        title_terms = analyzed_terms(section.title, analyzer)
-        body_terms = analyzed_terms(section.text, analyzer)
+        title_terms = terms_of(section.title)
+        body_terms = terms_of(section.text)
         if article.topics is None:  # else the front-matter override is already applied
             topics = assign_topics(section, taxonomy, title_terms, body_terms)
             section = replace(section, topics=topics)
-        writer.add_document(**section_document(section, article, title_terms, body_terms))
+        breadcrumb_terms = terms_of(breadcrumb_text(section, article))
+        writer.add_document(
+            **section_document(section, article, title_terms, body_terms, breadcrumb_terms)
+        )
         sections.append(section)
     return replace(article, sections=tuple(sections))
 

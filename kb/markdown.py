@@ -38,6 +38,14 @@ def parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
+@lru_cache(maxsize=1)
+def block_parser() -> MarkdownIt:
+    """`parser()` without the inline pass: the same blocks (headings, fences, lists), each
+    inline token's raw text in `content` but no children. Headings need no more, and the
+    inline pass is most of parsing a long article."""
+    return MarkdownIt("commonmark", {"html": False}).enable("table").disable("inline")
+
+
 # -- front matter ------------------------------------------------------------------------
 
 
@@ -73,7 +81,7 @@ def headings(body: str) -> list[Heading]:
 
     Headings inside block quotes or list items are part of those blocks, not sections.
     """
-    tokens = parser().parse(body)
+    tokens = block_parser().parse(body)
     found = []
     for i, token in enumerate(tokens):
         if token.type == "heading_open" and token.level == 0 and token.map:

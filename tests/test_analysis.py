@@ -48,3 +48,24 @@ def test_character_offsets_point_into_the_original_text():
     tokens = [(t.text, t.startchar, t.endchar) for t in make_analyzer(stem=False)(text, chars=True)]
     assert ("self", 2, 6) in tokens and ("harm", 7, 11) in tokens
     assert ("selfharm", 2, 11) in tokens
+
+
+def test_positioned_terms_equal_the_analyzer_on_tricky_and_shipped_text(shipped_articles):
+    from kb.analysis import PositionedTerms, default_analyzer
+
+    analyzer = default_analyzer()
+    terms_of = PositionedTerms(analyzer)
+    texts = [
+        "the cat sat",
+        "the the state-of-the-art care",
+        "The-End of it, and-the rest",
+        "I'm self-harming — don't; patient's carers' co-occurring",
+        "",
+        "the and of",
+        "Behaviour-Therapy behaviour therapy BEHAVIOUR",
+    ]
+    texts += [t for a in shipped_articles for s in a.sections for t in (s.title, s.text)]
+    for _ in range(2):  # remembered words give the same answer as new ones
+        for text in texts:
+            expected = [(t.text, t.pos) for t in analyzer(text, positions=True)]
+            assert terms_of(text) == expected, text

@@ -269,3 +269,24 @@ def test_file_digests_trust_an_unchanged_size_and_time_and_nothing_recent(tmp_pa
     assert (
         file_digests(tmp_path, stats)["old.md"] == hashlib.sha256(b"old text, edited").hexdigest()
     )
+
+
+def test_reading_in_several_processes_gives_the_same_articles(make_article):
+    for i in range(12):
+        make_article(f"a{i:02}.md", f"Intro {i}.\n\n## Part {i}\n\nText {i}.\n", slug=f"a{i:02}")
+    serial = load_corpus(make_article.corpus, workers=1)
+    parallel = load_corpus(make_article.corpus, workers=2)
+    assert parallel == serial
+    assert [a.slug for a in parallel] == [f"a{i:02}" for i in range(12)]
+
+
+def test_reading_in_several_processes_reports_the_first_bad_file(make_article, monkeypatch):
+    import kb.corpus
+
+    monkeypatch.setattr(kb.corpus, "PARALLEL_RUN", 3)  # several runs, so each process has work
+    for i in range(12):
+        make_article(f"a{i:02}.md", f"Text {i}.\n", slug=f"a{i:02}")
+    for bad in ("a05.md", "a10.md"):
+        (make_article.corpus / bad).write_text(GOOD_FRONT + "Intro.\n\n##\n\ntext\n")
+    with pytest.raises(CorpusError, match=r"a05.md:9: heading has no text"):
+        load_corpus(make_article.corpus, workers=2)
