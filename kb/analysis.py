@@ -15,7 +15,7 @@ Whoosh's analysis pipeline, so the same `Analyzer` object is what the index stor
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from whoosh.analysis import STOP_WORDS as WHOOSH_STOP_WORDS
@@ -261,6 +261,54 @@ def contains_sequence(haystack: list[str] | tuple[str, ...], needle: tuple[str, 
     )
 
 
+def is_simple_word(word: str) -> bool:
+    """A word the tokenizer gives as one token, itself: no hyphen, no apostrophe."""
+    return "-" not in word and "'" not in word and "’" not in word
+
+
+def simple_word_analysis(analyzer) -> Callable[[str, bool], tuple[tuple[str, bool], ...]] | None:
+    """For an analyzer made by make_analyzer (tokenizer, lower case, spellings, stop words,
+    stem overrides, stemmer): a function giving what it gives for one simple word
+    (is_simple_word), as ((term, stopped),) or () for a removed stop word, without the
+    chain of generators. None for an analyzer of any other make-up.
+
+    The filters' own tables, stop rules and (cached) stemmer are used, so the function
+    cannot drift from the analyzer; tests compare the two on every word of the corpora.
+    """
+    items = getattr(analyzer, "items", None)
+    kinds = (
+        HyphenAwareTokenizer,
+        LowercaseFilter,
+        SpellingFilter,
+        StopFilterKeepingPositions,
+        SpellingFilter,
+        StemFilter,
+    )
+    if items is None or len(items) != len(kinds):
+        return None
+    if not all(type(item) is kind for item, kind in zip(items, kinds, strict=True)):
+        return None
+    _, _, spellings, stop, overrides, stemmer = items
+    variants, fixes = spellings.variants, overrides.variants
+    stops, minsize, maxsize = stop.stops, stop.min, stop.max
+    ignore, stem = stemmer.ignore, stemmer._stem
+
+    def analyze(word: str, removestops: bool = True) -> tuple[tuple[str, bool], ...]:
+        text = word.lower()
+        text = variants.get(text, text)
+        stopped = (
+            len(text) < minsize or (maxsize is not None and len(text) > maxsize) or text in stops
+        )
+        if stopped and removestops:
+            return ()
+        text = fixes.get(text, text)
+        if not stopped and text not in ignore:
+            text = stem(text)
+        return ((text, stopped),)
+
+    return analyze
+
+
 class PositionedTerms:
     """(term, position) of texts exactly as `analyzer(text, positions=True)` gives them,
     each distinct word analysed once: what a build hands to topic assignment and Whoosh.
@@ -277,12 +325,15 @@ class PositionedTerms:
     def __init__(self, analyzer):
         self.analyzer = analyzer
         self.tokenizer = analyzer.items[0]
+        self._simple = simple_word_analysis(analyzer)
         self._words: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
 
     def _word(self, word: str) -> tuple[tuple[tuple[str, int], ...], int]:
         """The kept (term, position in the word) of one word, and how many positions it
         takes (its parts, stop words included)."""
-        if "-" not in word and "'" not in word and "’" not in word:  # one token: most words
+        if is_simple_word(word):  # one token: most words
+            if self._simple is not None:
+                return tuple((term, 0) for term, _stopped in self._simple(word)), 1
             return tuple((term.text, 0) for term in self.analyzer(word)), 1
         kept = []
         width = 0

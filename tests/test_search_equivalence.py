@@ -33,6 +33,7 @@ from kb.search.snippets import (
     best_fragment,
     highlight_tokens,
     markdown_to_plain,
+    token_positions,
 )
 
 NFCORPUS = Path(__file__).parent / "data" / "nfcorpus"
@@ -211,6 +212,7 @@ def _assert_fragments_match_whoosh(kb: KnowledgeBase, texts: list[str]) -> int:
     for section in kb.sections.values():
         plain = markdown_to_plain(section.text)
         tokens = highlight_tokens(plain, memo)
+        where = token_positions(tokens[0])
         for terms in _term_sets(kb, texts, plain, rng):
             for maxchars, surround in SIZES:
                 expected = highlight.highlight(
@@ -223,6 +225,8 @@ def _assert_fragments_match_whoosh(kb: KnowledgeBase, texts: list[str]) -> int:
                 )
                 got = best_fragment(plain, tokens, terms, maxchars, surround)
                 assert got == expected, (section.id, sorted(terms), maxchars, surround)
+                indexed = best_fragment(plain, tokens, terms, maxchars, surround, positions=where)
+                assert indexed == expected, (section.id, sorted(terms), maxchars, surround)
                 compared += 1
     return compared
 

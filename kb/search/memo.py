@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from whoosh.analysis import Token
 
-from kb.analysis import WORD_RE
+from kb.analysis import WORD_RE, is_simple_word, simple_word_analysis
 from kb.search import cache
 
 
@@ -21,20 +21,37 @@ class MemoAnalyzer:
 
     def __init__(self, analyzer):
         self.analyzer = analyzer
-        self._words: dict[tuple[str, bool, str], list[tuple]] = {}
+        # A simple word (most words) is analysed without the analyzer's generator chain.
+        self._simple = simple_word_analysis(analyzer)
+        self._words: dict[tuple[bool, str], dict[str, list[tuple]]] = {}
         self._terms: dict[str, tuple[str, ...]] = {}
+
+    def _table(self, removestops: bool, mode: str) -> dict[str, list[tuple]]:
+        """The memo of one way of analysing: word -> its tokens."""
+        table = self._words.get((removestops, mode))
+        if table is None:
+            table = self._words.setdefault((removestops, mode), {})
+        return table
 
     def _tokens(self, word: str, removestops: bool, mode: str) -> list[tuple]:
         """(text, start, end, stopped) of each token of one word."""
-        key = (word, removestops, mode)
-        tokens = self._words.get(key)
+        table = self._table(removestops, mode)
+        tokens = table.get(word)
         if tokens is None:
+            tokens = self._analyze(word, removestops, mode, table)
+        return tokens
+
+    def _analyze(self, word: str, removestops: bool, mode: str, table: dict) -> list[tuple]:
+        if self._simple is not None and is_simple_word(word):
+            end = len(word)
+            tokens = [(text, 0, end, stopped) for text, stopped in self._simple(word, removestops)]
+        else:
             tokens = [
                 (t.text, t.startchar, t.endchar, t.stopped)
                 for t in self.analyzer(word, chars=True, removestops=removestops, mode=mode)
             ]
-            if len(self._words) < cache.WORDS:
-                self._words[key] = tokens
+        if len(table) < cache.WORDS:
+            table[word] = tokens
         return tokens
 
     def terms(self, value: str) -> list[str]:
@@ -52,12 +69,43 @@ class MemoAnalyzer:
 
     def spans(self, value: str, removestops: bool = True, mode: str = "") -> list[tuple]:
         """(text, start, end) of every token of `value`, offsets into `value`."""
+        table = self._table(removestops, mode)
         out: list[tuple] = []
+        append = out.append
         for match in WORD_RE.finditer(value):
+            word = match.group()
+            tokens = table.get(word)
+            if tokens is None:
+                tokens = self._analyze(word, removestops, mode, table)
             offset = match.start()
-            for text, start, end, _stopped in self._tokens(match.group(), removestops, mode):
-                out.append((text, offset + start, offset + end))
+            for text, start, end, _stopped in tokens:
+                append((text, offset + start, offset + end))
         return out
+
+    def columns(
+        self, value: str, removestops: bool, mode: str, charlimit: int
+    ) -> tuple[list[str], list[int], list[int]]:
+        """spans() as three lists (texts, starts, ends), stopping at the first token that
+        ends past `charlimit` (its end is still listed, as Whoosh's highlight counts it)."""
+        table = self._table(removestops, mode)
+        texts: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for match in WORD_RE.finditer(value):
+            word = match.group()
+            tokens = table.get(word)
+            if tokens is None:
+                tokens = self._analyze(word, removestops, mode, table)
+            offset = match.start()
+            for text, start, end, _stopped in tokens:
+                end += offset
+                if end > charlimit:
+                    ends.append(end)
+                    return texts, starts, ends
+                texts.append(text)
+                starts.append(offset + start)
+                ends.append(end)
+        return texts, starts, ends
 
     def __call__(self, value, removestops=True, mode="", **_kwargs):
         """Tokens of `value` (with character offsets), as the analyzer would give them."""

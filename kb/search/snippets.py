@@ -69,9 +69,18 @@ def token_positions(texts: list[str]) -> dict[str, list[int]]:
 
 
 def phrase_positions(
-    texts: list[str], phrases: frozenset[tuple[str, ...]], positions: dict[str, list[int]]
+    texts: list[str],
+    phrases: frozenset[tuple[str, ...]],
+    positions: dict[str, list[int]] | None = None,
 ) -> set[int]:
-    """Indexes of the tokens that are part of a whole occurrence of one of `phrases`."""
+    """Indexes of the tokens that are part of a whole occurrence of one of `phrases`
+    (`positions`: token_positions(texts), else the phrases' first words are looked for)."""
+    if positions is None:
+        firsts = {phrase[0] for phrase in phrases}
+        positions = {}
+        for i, text in enumerate(texts):
+            if text in firsts:
+                positions.setdefault(text, []).append(i)
     found: set[int] = set()
     for phrase in phrases:
         n = len(phrase)
@@ -93,8 +102,8 @@ def best_fragment(
     """Exactly what whoosh.highlight.highlight(..., ContextFragmenter(maxchars, surround),
     MarkFormatter(), top=1) returns, but walking only the tokens near a match.
 
-    `positions` is token_positions(tokens[0]) (computed here when not given): the matches
-    are looked up in it instead of testing every token.
+    With `positions` (token_positions(tokens[0])) the matches are looked up in it, else
+    every token is tested (cheaper for a section snippeted once).
 
     Whoosh feeds every token of the text through its fragmenter; outside a fragment a
     token only moves the window of context kept before the next match, which is computed
@@ -104,11 +113,12 @@ def best_fragment(
     texts, starts, ends = tokens
     n = len(texts)
     last_end = ends[-1] if ends else 0  # Whoosh's endchar after its loop
-    if positions is None:
-        positions = token_positions(texts)
     is_match = phrase_positions(texts, phrases, positions) if phrases else set()
-    for term in terms:
-        is_match.update(positions.get(term, ()))
+    if positions is None:
+        is_match.update(i for i, text in enumerate(texts) if text in terms)
+    else:
+        for term in terms:
+            is_match.update(positions.get(term, ()))
     if not is_match:
         return ""
     matched = sorted(is_match)
@@ -171,7 +181,7 @@ class Snippets:
 
     def __init__(self, analyzer: MemoAnalyzer):
         self.analyzer = analyzer
-        self._tokens: cache.SharedCache[tuple[str, tuple, dict]] = cache.SharedCache(cache.SNIPPETS)
+        self._tokens: cache.SharedCache[_Tokens] = cache.SharedCache(cache.SNIPPETS)
 
     def snippet(
         self,
@@ -182,11 +192,18 @@ class Snippets:
     ) -> str:
         """HTML: the best fragment with the terms (and whole phrases) in <mark>, else the
         text's head, escaped."""
-        plain, tokens, positions = self._tokens.get_or_compute(
-            section.id, lambda: self._tokenize(section)
-        )
+        entry = self._tokens.get(section.id)
+        if entry is None:
+            entry = self._tokens.put(section.id, self._tokenize(section))
+        elif entry.positions is None:
+            # Snippeted again: index where each term occurs (a long section is then not
+            # scanned token by token for every query).
+            entry.positions = token_positions(entry.tokens[0])
+        plain = entry.plain
         marked = (
-            best_fragment(plain, tokens, terms, maxchars, SNIPPET_SURROUND, phrases, positions)
+            best_fragment(
+                plain, entry.tokens, terms, maxchars, SNIPPET_SURROUND, phrases, entry.positions
+            )
             if terms or phrases
             else ""
         )
@@ -197,11 +214,21 @@ class Snippets:
             head = head.rsplit(" ", 1)[0] + " …"
         return html.escape(head, quote=False)
 
-    def _tokenize(self, section: Section) -> tuple[str, tuple, dict[str, list[int]]]:
-        """A section's plain text, its (terms, starts, ends) and where each term occurs."""
+    def _tokenize(self, section: Section) -> _Tokens:
         plain = markdown_to_plain(section.text)
-        tokens = highlight_tokens(plain, self.analyzer)
-        return plain, tokens, token_positions(tokens[0])
+        return _Tokens(plain, highlight_tokens(plain, self.analyzer))
+
+
+class _Tokens:
+    """A section's plain text, its (terms, starts, ends), and once it is snippeted a second
+    time where each term occurs (token_positions)."""
+
+    __slots__ = ("plain", "tokens", "positions")
+
+    def __init__(self, plain: str, tokens: tuple):
+        self.plain = plain
+        self.tokens = tokens
+        self.positions: dict[str, list[int]] | None = None
 
 
 def highlight_tokens(plain: str, analyzer) -> tuple[list[str], list[int], list[int]]:
@@ -210,14 +237,13 @@ def highlight_tokens(plain: str, analyzer) -> tuple[list[str], list[int], list[i
     Whoosh stops at highlight.DEFAULT_CHARLIMIT; the end of the token it stops at still
     counts as the last end (a fragment still open then ends there).
     """
-    texts, starts, ends = [], [], []
     if isinstance(analyzer, MemoAnalyzer):
-        tokens = analyzer.spans(plain, removestops=False, mode="query")
-    else:
-        tokens = (
-            (t.text, t.startchar, t.endchar)
-            for t in analyzer(plain, chars=True, removestops=False, mode="query")
-        )
+        return analyzer.columns(plain, False, "query", highlight.DEFAULT_CHARLIMIT)
+    texts, starts, ends = [], [], []
+    tokens = (
+        (t.text, t.startchar, t.endchar)
+        for t in analyzer(plain, chars=True, removestops=False, mode="query")
+    )
     for text, start, end in tokens:
         if end > highlight.DEFAULT_CHARLIMIT:
             ends.append(end)  # Whoosh stops here; its last end counts
