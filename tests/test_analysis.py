@@ -69,3 +69,30 @@ def test_positioned_terms_equal_the_analyzer_on_tricky_and_shipped_text(shipped_
         for text in texts:
             expected = [(t.text, t.pos) for t in analyzer(text, positions=True)]
             assert terms_of(text) == expected, text
+
+
+def test_simple_word_analysis_equals_the_analyzer(shipped_articles):
+    from kb.analysis import (
+        WORD_RE,
+        default_analyzer,
+        is_simple_word,
+        make_analyzer,
+        simple_word_analysis,
+    )
+
+    analyzer = default_analyzer()
+    fast = simple_word_analysis(analyzer)
+    words = {"The", "THE", "I", "a", "Behaviour", "mentalisation", "Mentalization", "ii", "ß"}
+    for article in shipped_articles:
+        for section in article.sections:
+            words.update(WORD_RE.findall(f"{section.title} {section.text}"))
+    simple = [w for w in words if is_simple_word(w)]
+    assert len(simple) > 1000
+    for word in simple:
+        for removestops in (True, False):
+            expected = tuple(
+                (t.text, t.stopped) for t in analyzer(word, removestops=removestops, mode="query")
+            )
+            assert fast(word, removestops) == expected, (word, removestops)
+    # Another make-up (no stemming) is not second-guessed: the analyzer itself is used.
+    assert simple_word_analysis(make_analyzer(stem=False)) is None
