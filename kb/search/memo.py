@@ -67,26 +67,12 @@ class MemoAnalyzer:
             out.extend(terms)
         return out
 
-    def spans(self, value: str, removestops: bool = True, mode: str = "") -> list[tuple]:
-        """(text, start, end) of every token of `value`, offsets into `value`."""
-        table = self._table(removestops, mode)
-        out: list[tuple] = []
-        append = out.append
-        for match in WORD_RE.finditer(value):
-            word = match.group()
-            tokens = table.get(word)
-            if tokens is None:
-                tokens = self._analyze(word, removestops, mode, table)
-            offset = match.start()
-            for text, start, end, _stopped in tokens:
-                append((text, offset + start, offset + end))
-        return out
-
     def columns(
         self, value: str, removestops: bool, mode: str, charlimit: int
     ) -> tuple[list[str], list[int], list[int]]:
-        """spans() as three lists (texts, starts, ends), stopping at the first token that
-        ends past `charlimit` (its end is still listed, as Whoosh's highlight counts it)."""
+        """(texts, starts, ends) of the tokens of `value` (offsets into it), stopping at the
+        first token that ends past `charlimit` (its end is still listed, as Whoosh's
+        highlight counts it): what snippets read."""
         table = self._table(removestops, mode)
         texts: list[str] = []
         starts: list[int] = []
