@@ -249,7 +249,7 @@ def build_index(
         current = {id(a) for a in articles}
         todo = [a for a in articles if id(a) not in kept]
         progress(len(articles) - len(todo))
-        writer = ix.writer(limitmb=WRITER_LIMIT_MB)
+        writer = _tabled_lengths(ix.writer(limitmb=WRITER_LIMIT_MB))
         try:
             if previous is not None:
                 for article, raw in zip(previous.articles, previous.snapshot, strict=True):
@@ -375,11 +375,11 @@ def _index_chunk(work: str, articles: list[Article], taxonomy: Taxonomy):
     """In an indexing process: write one segment of `articles` into the build `work`
     (no lock: the parent holds the index's write lock and commits the segment)."""
     ix = whoosh_index.open_dir(work)
-    writer = SegmentWriter(ix, _lk=False, limitmb=WRITER_LIMIT_MB // 2)
+    writer = _tabled_lengths(SegmentWriter(ix, _lk=False, limitmb=WRITER_LIMIT_MB // 2))
     try:
         report = _progress_queue.put if _progress_queue is not None else (lambda _n: None)
         snapshot, vocabulary = _index_articles(writer, articles, taxonomy, report)
-        segment = _finalize_segment(writer) if articles else None
+        segment = writer._finalize_segment() if articles else None
     except BaseException:
         writer.cancel()
         raise
@@ -389,29 +389,22 @@ def _index_chunk(work: str, articles: list[Article], taxonomy: Taxonomy):
     return snapshot, vocabulary, segment
 
 
-def _finalize_segment(writer: SegmentWriter):
-    """writer._finalize_segment(), but the field lengths that Whoosh's postings writer asks
-    for once per posting (for each block's shortest and longest document) come from a
-    table read once, not from the length columns a posting at a time: that lookup was
-    about a quarter of writing the postings."""
-    writer.perdocwriter.close()
-    reader = writer.per_document_reader()
-    try:
-        lengths = _LengthTable(reader, writer.schema)
-        writer.fieldwriter.add_postings(writer.schema, lengths, writer.pool.iter_postings())
-        writer.fieldwriter.close()
-    finally:
-        reader.close()
-    writer._close_segment()
-    writer._assemble_segment()
-    return writer.get_segment()
+def _tabled_lengths(writer: SegmentWriter) -> SegmentWriter:
+    """The writer, made to hand Whoosh's postings writer the new segment's field lengths
+    as a table read once (_LengthTable): it asks for a document's length once per posting
+    (for each block's shortest and longest document), and reading the length columns a
+    posting at a time was about a quarter of writing the postings. Returns the writer."""
+    read = writer.per_document_reader  # called by the writer once, as it writes postings
+    writer.per_document_reader = lambda: _LengthTable(read(), writer.schema)
+    return writer
 
 
 class _LengthTable:
     """Every document's length in every field of a new segment, as Whoosh's per-document
-    reader gives them (0 for a field without lengths)."""
+    reader gives them (0 for a field without lengths); closing it closes that reader."""
 
     def __init__(self, reader, schema):
+        self._reader = reader
         count = reader.doc_count_all()
         self._lengths = {
             name: [reader.doc_field_length(docnum, name) for docnum in range(count)]
@@ -421,6 +414,9 @@ class _LengthTable:
     def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
         """The length of a document's field (the one call Whoosh's postings writer makes)."""
         return self._lengths[fieldname][docnum]
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 def _index_article(
