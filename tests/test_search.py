@@ -417,17 +417,22 @@ def _section(slug: str, text: str) -> Section:
 def test_sentence_match_prefers_the_section_that_says_it_in_one_sentence(kb):
     from dataclasses import replace
 
+    import numpy as np
+
+    from kb.search.ranking import Scores
+
     together = _section("together", "Sleep is hard. Panic and sleep loss came together at night.")
     apart = _section("apart", "Panic is common. Many people lose sleep. Night is long.")
     match = _sentence_match([apart, together])
     query = kb.parse("panic sleep night").query
-    scores = {0: 5.0, 1: 5.0}
+    scores = Scores(np.array([0, 1]), np.array([5.0, 5.0]))
     match.rerank(_OneIdf, query, scores, kb.ranking)
-    assert scores[1] > scores[0] > 5.0  # both gain; the one sentence holding all three most
-    assert set(scores) == {0, 1}  # nothing added
-    off = {0: 5.0, 1: 5.0}
+    got = scores.as_dict()
+    assert got[1] > got[0] > 5.0  # both gain; the one sentence holding all three most
+    assert set(got) == {0, 1}  # nothing added
+    off = Scores(np.array([0, 1]), np.array([5.0, 5.0]))
     match.rerank(_OneIdf, query, off, replace(kb.ranking, sentence_weight=0))
-    assert off == {0: 5.0, 1: 5.0}
+    assert off.as_dict() == {0: 5.0, 1: 5.0}
 
 
 def test_sentence_match_weighs_synonyms_below_typed_words(kb):

@@ -25,7 +25,7 @@ from kb.importer import import_jsonl
 from kb.index import build_index, current_build
 from kb.search import KnowledgeBase
 from kb.search.memo import MemoAnalyzer
-from kb.search.ranking import LuceneIdfBM25F, Ranker, top
+from kb.search.ranking import LuceneIdfBM25F, Ranker
 from kb.search.snippets import (
     SNIPPET_MAXCHARS,
     SNIPPET_SURROUND,
@@ -178,7 +178,8 @@ def test_feedback_terms_and_scores_equal_the_plain_computation(
         scores = ranker.scores(parsed.query)
         if not scores:
             continue
-        best = top(scores, kb.ranking.feedback_docs)
+        best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        best = best[: kb.ranking.feedback_docs]
         chosen = kb.feedback.terms(best, parsed.query, kb.ranking)
         assert chosen == _reference_feedback_terms(kb, best, parsed.query), text
         fields = kb.ranking.field_weights()

@@ -25,9 +25,9 @@ from kb.search.query import ParsedQuery, QueryParser, analyze_expansion_groups
 from kb.search.ranking import (
     Feedback,
     Ranker,
+    Scores,
     SectionAnalysis,
     SentenceMatch,
-    top,
     weighting,
 )
 from kb.search.related import RelatedSections
@@ -226,10 +226,10 @@ class KnowledgeBase:
         scores = self._scores(parsed, allowed)
         hits = tuple(
             self._hit(self.documents.section(docnum), score, parsed)
-            for docnum, score in top(scores, offset + limit)[offset:]
+            for docnum, score in scores.top(offset + limit)[offset:]
         )
         # Facets over the whole match set, from per-document tables (no stored-field reads).
-        topic_facets, article_facets, article_total = self.documents.facets(scores)
+        topic_facets, article_facets, article_total = self.documents.facets(scores.ids)
         return SearchResults(
             query=text,
             total=len(scores),
@@ -254,10 +254,10 @@ class KnowledgeBase:
         if parsed.query is NullQuery:
             return []
         scores = self._scores(parsed)
-        return [(self.documents.section(d).id, score) for d, score in top(scores, limit)]
+        return [(self.documents.section(d).id, score) for d, score in scores.top(limit)]
 
-    def _scores(self, parsed: ParsedQuery, allowed: np.ndarray | None = None):
-        """docnum -> score of every match (passing `allowed`): the first pass re-ranked by
+    def _scores(self, parsed: ParsedQuery, allowed: np.ndarray | None = None) -> Scores:
+        """Every match (passing `allowed`) and its score: the first pass re-ranked by
         feedback, then the first results by their best sentence. search() and rank() share it."""
         ranker = self._ranker()
         scores = self.feedback.rank(ranker, parsed, self.ranking, allowed)

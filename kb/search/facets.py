@@ -83,10 +83,10 @@ class DocumentTable:
 
     def facets(self, docnums) -> tuple[tuple[FacetCount, ...], tuple[FacetCount, ...], int]:
         """(topic facets, article facets, number of articles) of the matching documents
-        `docnums` (a collection of docnums): at most FACET_LIMIT values of each kind, most
+        `docnums` (an array of docnums): at most FACET_LIMIT values of each kind, most
         hits first, then by name. A corpus of one-section articles matches thousands of
         articles per query, and dumping them all was most of the cost of a cached answer."""
-        ids = np.fromiter(docnums, dtype=np.intp, count=len(docnums))
+        ids = np.asarray(docnums, dtype=np.intp)
         matched = np.zeros(self._article_of.size, dtype=bool)
         matched[ids] = True
         topic_counts = np.bincount(

@@ -43,13 +43,6 @@ def weighting(settings: RankingSettings) -> scoring.BM25F:
     return weighting_class(B=settings.b, K1=settings.k1)
 
 
-def top(scores: dict[int, float], n: int) -> list[tuple[int, float]]:
-    """The n best (docnum, score), ties in index order (as Whoosh orders them)."""
-    ids = np.fromiter(scores.keys(), dtype=np.intp, count=len(scores))
-    values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
-    return top_of(ids, values, n)
-
-
 def top_of(ids: np.ndarray, values: np.ndarray, n: int) -> list[tuple[int, float]]:
     """The n best (docnum, score) of the documents `ids` with the scores `values` (arrays
     of one length), ties in index order: the n-th best score is found first, and only the
@@ -65,6 +58,27 @@ def top_of(ids: np.ndarray, values: np.ndarray, n: int) -> list[tuple[int, float
 
 
 Postings = tuple[np.ndarray, np.ndarray]  # docnums (ascending) and their scores
+
+
+@dataclass
+class Scores:
+    """Every match of a query: docnums (ascending) and their scores, as two arrays of one
+    length. The total, the facets and the page all read these arrays, and the re-rankers
+    add into `values` in place."""
+
+    ids: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def top(self, n: int) -> list[tuple[int, float]]:
+        """The n best (docnum, score), ties in index order (see top_of)."""
+        return top_of(self.ids, self.values, n)
+
+    def as_dict(self) -> dict[int, float]:
+        """docnum -> score."""
+        return dict(zip(self.ids.tolist(), self.values.tolist(), strict=True))
 
 
 def read_postings(matcher) -> tuple[list[int], list[float]]:
@@ -412,9 +426,9 @@ class Feedback:
         parsed: ParsedQuery,
         settings: RankingSettings,
         allowed: np.ndarray | None = None,
-    ) -> dict[int, float]:
-        """docnum -> score of every document matching the query (and passing `allowed`):
-        the first pass re-ranked by feedback, the one ranking search() and rank() share."""
+    ) -> Scores:
+        """Every document matching the query (and passing `allowed`) with its score: the
+        first pass re-ranked by feedback, the one ranking search() and rank() share."""
         scores, matched = ranker.accumulate(parsed.query)
         if allowed is not None:
             matched &= allowed
@@ -429,7 +443,7 @@ class Feedback:
                 # (common words of the one good match) cannot pull in unrelated sections.
                 extra = ranker.term_scores(chosen, settings.field_weights())
                 scores[ids] += extra[ids]
-        return dict(zip(ids.tolist(), scores[ids].tolist(), strict=True))
+        return Scores(ids, scores[ids])
 
 
 def body_term_weights(query) -> dict[str, float]:
@@ -465,15 +479,13 @@ class SentenceMatch:
     def __init__(self, analysis: SectionAnalysis):
         self.analysis = analysis
 
-    def rerank(
-        self, ranker: Ranker, query, scores: dict[int, float], settings: RankingSettings
-    ) -> None:
+    def rerank(self, ranker: Ranker, query, scores: Scores, settings: RankingSettings) -> None:
         """Add each of the best sections' sentence score to `scores` (in place)."""
         if settings.sentence_weight <= 0 or settings.sentence_candidates <= 0 or not scores:
             return
         weights = body_term_weights(query)
         values = {t: w * ranker.searcher.idf("body", t) for t, w in weights.items()}
-        best = top(scores, settings.sentence_candidates)
+        best = scores.top(settings.sentence_candidates)
         matched = {}
         for docnum, _score in best:
             sentences = self.analysis(docnum).sentences
@@ -488,5 +500,6 @@ class SentenceMatch:
         if most <= 0:
             return
         scale = settings.sentence_weight * best[0][1] / most
-        for docnum, value in matched.items():
-            scores[docnum] += scale * value
+        at = np.searchsorted(scores.ids, list(matched))
+        for position, value in zip(at.tolist(), matched.values(), strict=True):
+            scores.values[position] += scale * value
