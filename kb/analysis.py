@@ -34,6 +34,11 @@ WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 POSSESSIVE_RE = re.compile(r"['’]s$")
 
 
+def is_simple_word(word: str) -> bool:
+    """A word the tokenizer gives as one token, itself: no hyphen, no apostrophe."""
+    return "-" not in word and "'" not in word and "’" not in word
+
+
 class HyphenAwareTokenizer(Tokenizer):
     """Words, with hyphenated compounds emitted as parts plus the joined form.
 
@@ -79,7 +84,7 @@ class HyphenAwareTokenizer(Tokenizer):
 
         for match in WORD_RE.finditer(value):
             word = match.group()
-            if "-" not in word and "'" not in word and "’" not in word:
+            if is_simple_word(word):
                 # Most words: no hyphen or apostrophe, one token (the fast path of a build).
                 yield emit(word, match.start(), match.end())
                 pos += 1
@@ -198,10 +203,10 @@ def vocabulary_words(text: str, spellings: Mapping[str, str] | None = None) -> s
     words: set[str] = set()
     tokenizer = HyphenAwareTokenizer(joiner="-")
     for word in set(WORD_RE.findall(text)):
-        if "-" in word or "'" in word or "’" in word:
-            parts = [t.text.lower() for t in tokenizer(word)]
-        else:
+        if is_simple_word(word):
             parts = [word.lower()]
+        else:
+            parts = [t.text.lower() for t in tokenizer(word)]
         words.update(spellings.get(part, part) for part in parts)
     return words
 
@@ -259,11 +264,6 @@ def contains_sequence(haystack: list[str] | tuple[str, ...], needle: tuple[str, 
         haystack[i] == first and tuple(haystack[i : i + n]) == needle
         for i in range(len(haystack) - n + 1)
     )
-
-
-def is_simple_word(word: str) -> bool:
-    """A word the tokenizer gives as one token, itself: no hyphen, no apostrophe."""
-    return "-" not in word and "'" not in word and "’" not in word
 
 
 def simple_word_analysis(analyzer) -> Callable[[str, bool], tuple[tuple[str, bool], ...]] | None:

@@ -124,6 +124,12 @@ def read_postings(matcher) -> tuple[list[int], list[float]]:
     return ids, weights
 
 
+def _add_list(scores: np.ndarray, ids: np.ndarray, contributions: np.ndarray, factor: float):
+    """scores[ids] += factor * contributions (docnums are unique within one list, so a
+    fancy-indexed += adds each once; a factor of 1 is not multiplied, as Whoosh's isn't)."""
+    scores[ids] += contributions if factor == 1.0 else factor * contributions
+
+
 def _posting_count(postings: Postings) -> int:
     return len(postings[0]) + 1  # + 1: a term in no document still takes an entry
 
@@ -255,8 +261,7 @@ class Ranker:
                     matcher.next()
             return
         if ids.size:
-            # Docnums are unique within one list, so a fancy-indexed += adds each once.
-            scores[ids] += contributions if factor == 1.0 else factor * contributions
+            _add_list(scores, ids, contributions, factor)
             matched[ids] = True
 
     def term_scores(
@@ -270,8 +275,7 @@ class Ranker:
             for field, weight in field_weights:
                 ids, contributions = self.posting_list(field, term)
                 if ids.size:
-                    factor = boost * weight
-                    scores[ids] += contributions if factor == 1.0 else factor * contributions
+                    _add_list(scores, ids, contributions, boost * weight)
         return scores
 
     def scores(self, query, boost: float = 1.0) -> dict[int, float]:

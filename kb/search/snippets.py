@@ -240,15 +240,11 @@ def highlight_tokens(plain: str, analyzer) -> tuple[list[str], list[int], list[i
     if isinstance(analyzer, MemoAnalyzer):
         return analyzer.columns(plain, False, "query", highlight.DEFAULT_CHARLIMIT)
     texts, starts, ends = [], [], []
-    tokens = (
-        (t.text, t.startchar, t.endchar)
-        for t in analyzer(plain, chars=True, removestops=False, mode="query")
-    )
-    for text, start, end in tokens:
-        if end > highlight.DEFAULT_CHARLIMIT:
-            ends.append(end)  # Whoosh stops here; its last end counts
+    for token in analyzer(plain, chars=True, removestops=False, mode="query"):
+        if token.endchar > highlight.DEFAULT_CHARLIMIT:
+            ends.append(token.endchar)  # Whoosh stops here; its last end counts
             break
-        texts.append(text)
-        starts.append(start)
-        ends.append(end)
+        texts.append(token.text)
+        starts.append(token.startchar)
+        ends.append(token.endchar)
     return texts, starts, ends
