@@ -27,6 +27,7 @@ from whoosh.analysis import (
     Token,
     Tokenizer,
 )
+from whoosh.lang import stemmer_for_language
 
 from kb.taxonomy import Taxonomy, load_taxonomy
 
@@ -266,14 +267,23 @@ def contains_sequence(haystack: list[str] | tuple[str, ...], needle: tuple[str, 
     )
 
 
-def simple_word_analysis(analyzer) -> Callable[[str, bool], tuple[tuple[str, bool], ...]] | None:
+def simple_word_analysis(
+    analyzer, stems: dict[str, str] | None = None, limit: int | None = None
+) -> Callable[[str, bool], tuple[tuple[str, bool], ...]] | None:
     """For an analyzer made by make_analyzer (tokenizer, lower case, spellings, stop words,
     stem overrides, stemmer): a function giving what it gives for one simple word
     (is_simple_word), as ((term, stopped),) or () for a removed stop word, without the
     chain of generators. None for an analyzer of any other make-up.
 
-    The filters' own tables, stop rules and (cached) stemmer are used, so the function
-    cannot drift from the analyzer; tests compare the two on every word of the corpora.
+    The filters' own tables, stop rules and stemmer are used, so the function cannot drift
+    from the analyzer; tests compare the two on every word of the corpora.
+
+    The stemmer's results are memoized in a plain dict, `stems` (text -> stem; a new one
+    if None), which the function keeps as its `stems` attribute: a build stores its
+    words' stems (kb.index, stems.json) and a server seeds its memo with them, so a
+    section's words are never stemmed again at search time (Whoosh's snowball stemmer
+    is pure Python, about 20 microseconds a word). New stems are added while the memo
+    has fewer than `limit` entries (None: no limit).
     """
     items = getattr(analyzer, "items", None)
     kinds = (
@@ -291,7 +301,11 @@ def simple_word_analysis(analyzer) -> Callable[[str, bool], tuple[tuple[str, boo
     _, _, spellings, stop, overrides, stemmer = items
     variants, fixes = spellings.variants, overrides.variants
     stops, minsize, maxsize = stop.stops, stop.min, stop.max
-    ignore, stem = stemmer.ignore, stemmer._stem
+    ignore = stemmer.ignore
+    # The function StemFilter wraps in its cache (StemFilter.clear chooses it the same way).
+    stem = stemmer_for_language(stemmer.lang) if stemmer.lang else stemmer.stemfn
+    memo: dict[str, str] = {} if stems is None else stems
+    known = memo.get
 
     def analyze(word: str, removestops: bool = True) -> tuple[tuple[str, bool], ...]:
         text = word.lower()
@@ -303,9 +317,15 @@ def simple_word_analysis(analyzer) -> Callable[[str, bool], tuple[tuple[str, boo
             return ()
         text = fixes.get(text, text)
         if not stopped and text not in ignore:
-            text = stem(text)
+            stemmed = known(text)
+            if stemmed is None:
+                stemmed = stem(text)
+                if limit is None or len(memo) < limit:
+                    memo[text] = stemmed
+            text = stemmed
         return ((text, stopped),)
 
+    analyze.stems = memo
     return analyze
 
 
@@ -322,11 +342,17 @@ class PositionedTerms:
     analyzer's chain of generators costs more than a lookup.
     """
 
-    def __init__(self, analyzer):
+    def __init__(self, analyzer, stems: dict[str, str] | None = None):
         self.analyzer = analyzer
         self.tokenizer = analyzer.items[0]
-        self._simple = simple_word_analysis(analyzer)
+        self._simple = simple_word_analysis(analyzer, stems)
         self._words: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
+
+    @property
+    def stems(self) -> dict[str, str]:
+        """The stems of the simple words analysed so far (text -> stem; with the `stems`
+        it was given): what a build stores for the servers' memo."""
+        return self._simple.stems if self._simple is not None else {}
 
     def _word(self, word: str) -> tuple[tuple[tuple[str, int], ...], int]:
         """The kept (term, position in the word) of one word, and how many positions it
@@ -339,8 +365,11 @@ class PositionedTerms:
         width = 0
         for token in self.tokenizer(word, positions=True):
             width = max(width, token.pos + 1)
-            for term in self.analyzer(token.text):
-                kept.append((term.text, token.pos))
+            # Each part (and the joined form) is a simple word: one token of its own.
+            if self._simple is not None:
+                kept.extend((term, token.pos) for term, _stopped in self._simple(token.text))
+            else:
+                kept.extend((term.text, token.pos) for term in self.analyzer(token.text))
         return tuple(kept), width
 
     def __call__(self, text: str) -> list[tuple[str, int]]:
@@ -363,6 +392,13 @@ class PositionedTerms:
                 out.append((term, new))
             base += width
         return out
+
+    def word_terms(self, word: str) -> tuple[str, ...]:
+        """The terms of one word (of WORD_RE), without positions (stop words removed)."""
+        entry = self._words.get(word)
+        if entry is None:
+            entry = self._words[word] = self._word(word)
+        return tuple(term for term, _offset in entry[0])
 
 
 class AnalyzedText(str):

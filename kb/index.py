@@ -35,6 +35,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
+from kb import forward
 from kb.analysis import (
     AnalyzedText,
     PositionedTerms,
@@ -42,6 +43,7 @@ from kb.analysis import (
     make_analyzer,
     vocabulary_words,
 )
+from kb.forward import Forward, ForwardCollector
 from kb.models import Article, Section
 from kb.taxonomy import Taxonomy, TaxonomyError, load_taxonomy, parse_taxonomy
 from kb.topics import assign_topics
@@ -53,6 +55,7 @@ SNAPSHOT_FILE = "corpus.json"
 META_FILE = "meta.json"
 TAXONOMY_FILE = "taxonomy.json"
 VOCABULARY_FILE = "vocabulary.json"
+STEMS_FILE = "stems.json"
 KEEP_OLD_BUILDS = 2  # servers may still be reading the previous build for a moment
 TITLE_BOOST = 2.0
 BREADCRUMB_BOOST = 0.5
@@ -64,7 +67,7 @@ WRITER_LIMIT_MB = 512
 REPLAYED_FIELDS = ("title", "body", "breadcrumb")
 # Builds of this many sections to index (or more) are indexed by one process per core.
 PARALLEL_MIN_SECTIONS = 2000
-OWN_FILES = {SNAPSHOT_FILE, META_FILE, TAXONOMY_FILE, VOCABULARY_FILE}
+OWN_FILES = {SNAPSHOT_FILE, META_FILE, TAXONOMY_FILE, VOCABULARY_FILE, STEMS_FILE, *forward.FILES}
 
 
 class IndexNotFound(Exception):
@@ -163,6 +166,18 @@ class PreviousBuild:
         """The build's word -> number of sections table."""
         return Counter(_read_json(self.path / VOCABULARY_FILE))
 
+    def stems(self) -> dict[str, str]:
+        """The build's stems of its words (empty for a build made before stems.json)."""
+        return read_stems(self.path) or {}
+
+    def forward(self) -> tuple[Forward, dict[str, tuple[int, int]]]:
+        """The build's Forward and each article's rows in it (slug -> first row, rows)."""
+        rows, first = {}, 0
+        for raw in self.snapshot:
+            rows[raw["slug"]] = (first, len(raw["sections"]))
+            first += len(raw["sections"])
+        return forward.read_forward(self.path), rows
+
     def reusable(self, digests: Mapping[str, str]) -> dict[str, Article]:
         """Articles of files whose bytes are unchanged, by file name (kb.corpus reuses them)."""
         files = self.meta["files"]
@@ -186,6 +201,7 @@ def previous_build(index_dir: str | Path, taxonomy: Taxonomy) -> PreviousBuild |
             or meta.get("taxonomy_digest") != taxonomy_digest(taxonomy)
             or not isinstance(meta.get("files"), dict)
             or not (build / VOCABULARY_FILE).is_file()
+            or not all((build / name).is_file() for name in forward.FILES)
         ):
             return None
         snapshot = _read_json(build / SNAPSHOT_FILE)
@@ -239,6 +255,8 @@ def build_index(
             ix = whoosh_index.create_in(str(work), make_schema(taxonomy))
             kept: dict[int, dict] = {}
             vocabulary: Counter[str] = Counter()
+            collected: dict[str, tuple[Forward, tuple[int, int]]] = {}
+            stems: dict[str, str] = {}
         else:
             _link_index_files(previous.path, work)
             ix = whoosh_index.open_dir(str(work))
@@ -246,6 +264,9 @@ def build_index(
             # them); each one's stored form is written again as it was read.
             kept = {id(a): raw for a, raw in zip(previous.articles, previous.snapshot, strict=True)}
             vocabulary = previous.vocabulary()
+            stems = previous.stems()
+            previous_forward, previous_rows = previous.forward()
+            collected = {slug: (previous_forward, rows) for slug, rows in previous_rows.items()}
         current = {id(a) for a in articles}
         todo = [a for a in articles if id(a) not in kept]
         progress(len(articles) - len(todo))
@@ -260,20 +281,28 @@ def build_index(
             sections = sum(len(a.sections) for a in todo)
             procs = process_count(sections, PARALLEL_MIN_SECTIONS, workers)
             if procs > 1:
-                indexed, words, segments = _index_in_parallel(work, todo, taxonomy, procs, progress)
+                indexed, words, segments, parts = _index_in_parallel(
+                    work, todo, taxonomy, procs, progress, stems
+                )
             else:
-                indexed, words = _index_articles(writer, todo, taxonomy, progress)
-                segments = []
+                indexed, words, part = _index_articles(writer, todo, taxonomy, progress, stems)
+                segments, parts = [], [part]
         except BaseException:
             writer.cancel()
             raise
         vocabulary.update(words)
         snapshot = [kept[id(a)] if id(a) in kept else indexed[a.slug] for a in articles]
+        for part, rows in parts:
+            collected.update((slug, (part, span)) for slug, span in rows.items())
+        terms = forward.merge([(collected[a.slug][0], *collected[a.slug][1]) for a in articles])
         phase("committing")
         writer.commit(mergetype=lambda w, existing: MERGE_SMALL(w, existing) + segments)
         ix.close()
         phase("writing the build")
-        _write_build_files(work, snapshot, +vocabulary, taxonomy, name, corpus_digest, files, stats)
+        terms.write(work)
+        _write_build_files(
+            work, snapshot, +vocabulary, stems, taxonomy, name, corpus_digest, files, stats
+        )
         final = builds / name
         os.replace(work, final)
         _write_current(index_dir, name)
@@ -293,22 +322,32 @@ def _section_words(section: dict | Section, taxonomy: Taxonomy) -> set[str]:
     return vocabulary_words(f"{title}\n{text}", taxonomy.spellings)
 
 
+Collected = tuple[Forward, dict[str, tuple[int, int]]]  # sections' terms, each article's rows
+
+
 def _index_articles(
-    writer, articles: list[Article], taxonomy: Taxonomy, progress: Callable[[int], None]
-) -> tuple[dict[str, dict], Counter[str]]:
-    """Index articles with `writer`: (slug -> stored form with topics, and the number of
-    sections each vocabulary word occurs in)."""
+    writer,
+    articles: list[Article],
+    taxonomy: Taxonomy,
+    progress: Callable[[int], None],
+    stems: dict[str, str],
+) -> tuple[dict[str, dict], Counter[str], Collected]:
+    """Index articles with `writer`: (slug -> stored form with topics, the number of
+    sections each vocabulary word occurs in, and the sections' terms for kb.forward).
+    The stems of the words analysed are added to `stems` (which seeds the stemmer's memo)."""
     snapshot: dict[str, dict] = {}
     vocabulary: Counter[str] = Counter()
     with _replaying(writer):
-        terms_of = PositionedTerms(writer.schema["body"].analyzer.analyzer)
+        terms_of = PositionedTerms(writer.schema["body"].analyzer.analyzer, stems)
+        collector = ForwardCollector(terms_of.word_terms)
         for article in articles:
             tagged = _index_article(writer, article, taxonomy, terms_of)
             for section in tagged.sections:
                 vocabulary.update(_section_words(section, taxonomy))
+            collector.add_article(article.slug, article.sections)
             snapshot[article.slug] = asdict(tagged)
             progress(1)
-    return snapshot, vocabulary
+    return snapshot, vocabulary, (collector.forward(), collector.rows)
 
 
 def _index_in_parallel(
@@ -317,15 +356,17 @@ def _index_in_parallel(
     taxonomy: Taxonomy,
     procs: int,
     progress: Callable[[int], None],
-) -> tuple[dict[str, dict], Counter[str], list]:
+    stems: dict[str, str],
+) -> tuple[dict[str, dict], Counter[str], list, list[Collected]]:
     """Index articles in `procs` processes, each writing one Whoosh segment of its share
     into `work` (as Whoosh's own multi-process writer does with multisegment=True, but
     each process also analyses and tags its articles, so nothing is analysed twice).
-    Returns the stored forms, the vocabulary counts and the segments for the TOC."""
+    Returns the stored forms, the vocabulary counts, the segments for the TOC and each
+    process's sections' terms; the processes' stems of their words are added to `stems`."""
     queue = multiprocessing.get_context("spawn").Queue()
     chunks = _contiguous_chunks(articles, procs)
     with process_pool(procs, _init_worker, (queue,)) as pool:
-        futures = [pool.submit(_index_chunk, str(work), chunk, taxonomy) for chunk in chunks]
+        futures = [pool.submit(_index_chunk, str(work), chunk, taxonomy, stems) for chunk in chunks]
         pending = set(futures)
         while pending:
             _done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
@@ -337,12 +378,13 @@ def _index_in_parallel(
     snapshot: dict[str, dict] = {}
     vocabulary: Counter[str] = Counter()
     segments = []
-    for chunk_snapshot, words, segment in results:
+    for chunk_snapshot, words, segment, _collected, chunk_stems in results:
         snapshot.update(chunk_snapshot)
         vocabulary.update(words)
+        stems.update(chunk_stems)
         if segment is not None:
             segments.append(segment)
-    return snapshot, vocabulary, segments
+    return snapshot, vocabulary, segments, [result[3] for result in results]
 
 
 def _contiguous_chunks(articles: list[Article], parts: int) -> list[list[Article]]:
@@ -371,14 +413,14 @@ def _init_worker(queue) -> None:
     _progress_queue = queue
 
 
-def _index_chunk(work: str, articles: list[Article], taxonomy: Taxonomy):
+def _index_chunk(work: str, articles: list[Article], taxonomy: Taxonomy, stems: dict[str, str]):
     """In an indexing process: write one segment of `articles` into the build `work`
     (no lock: the parent holds the index's write lock and commits the segment)."""
     ix = whoosh_index.open_dir(work)
     writer = _tabled_lengths(SegmentWriter(ix, _lk=False, limitmb=WRITER_LIMIT_MB // 2))
     try:
         report = _progress_queue.put if _progress_queue is not None else (lambda _n: None)
-        snapshot, vocabulary = _index_articles(writer, articles, taxonomy, report)
+        snapshot, vocabulary, collected = _index_articles(writer, articles, taxonomy, report, stems)
         segment = writer._finalize_segment() if articles else None
     except BaseException:
         writer.cancel()
@@ -386,7 +428,7 @@ def _index_chunk(work: str, articles: list[Article], taxonomy: Taxonomy):
     # Not writer._finish(): its temporary directory is the parent writer's too (Whoosh
     # names it after the index), and the parent removes it when it commits.
     ix.close()
-    return snapshot, vocabulary, segment
+    return snapshot, vocabulary, segment, collected, stems
 
 
 def _tabled_lengths(writer: SegmentWriter) -> SegmentWriter:
@@ -468,6 +510,7 @@ def _write_build_files(
     work: Path,
     snapshot: list[dict],
     vocabulary: Mapping[str, int],
+    stems: Mapping[str, str],
     taxonomy: Taxonomy,
     name: str,
     corpus_digest: str | None,
@@ -475,8 +518,10 @@ def _write_build_files(
     stats: Mapping[str, tuple[int, int, str]] | None = None,
 ) -> None:
     """corpus.json (the tagged articles, as dicts), vocabulary.json (word -> number of
-    sections), taxonomy.json and meta.json."""
+    sections), stems.json (the stemmer's results for the words indexed), taxonomy.json
+    and meta.json."""
     _write_json(work / VOCABULARY_FILE, dict(vocabulary), sort_keys=True)
+    _write_json(work / STEMS_FILE, dict(stems), sort_keys=True)
     _write_json(work / SNAPSHOT_FILE, snapshot)
     (work / TAXONOMY_FILE).write_text(
         json.dumps(taxonomy.data, ensure_ascii=False, default=str), encoding="utf-8"
@@ -569,6 +614,21 @@ def read_vocabulary(build: Path) -> dict[str, int] | None:
         return _read_json(path)
     except (OSError, ValueError) as exc:
         raise IndexNotFound(f"index build {build} has an unreadable vocabulary ({exc})") from exc
+
+
+def read_stems(build: Path) -> dict[str, str] | None:
+    """The build's stems of its words (lower-cased text -> stem: the stemmer's results,
+    which seed a server's memo), or None for a build made before stems.json."""
+    path = Path(build) / STEMS_FILE
+    if not path.is_file():
+        return None
+    try:
+        stems = _read_json(path)
+    except (OSError, ValueError) as exc:
+        raise IndexNotFound(f"index build {build} has unreadable stems ({exc})") from exc
+    if not isinstance(stems, dict):
+        raise IndexNotFound(f"index build {build} has unreadable stems (not an object)")
+    return stems
 
 
 def articles_from_snapshot(data: list[dict]) -> list[Article]:

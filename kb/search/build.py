@@ -15,7 +15,8 @@ import numpy as np
 from whoosh.query import NullQuery
 
 from kb.errors import ArticleNotFound, SectionNotFound, TopicNotFound
-from kb.index import IndexNotFound, read_build, read_taxonomy, read_vocabulary
+from kb.forward import read_forward
+from kb.index import IndexNotFound, read_build, read_stems, read_taxonomy, read_vocabulary
 from kb.models import Article, Hit, SearchResults, Section, Suggestion
 from kb.safety import CrisisSettings, crisis_notices
 from kb.search import cache
@@ -66,7 +67,7 @@ class KnowledgeBase:
         # The build's own taxonomy and analyzer (stored with it), so build and server agree.
         self.taxonomy = taxonomy or read_taxonomy(self.build_dir)
         self.analyzer = self.ix.schema["body"].analyzer
-        memo = MemoAnalyzer(self.analyzer)
+        memo = MemoAnalyzer(self.analyzer, read_stems(self.build_dir))
         self._local = threading.local()
         reader = self.searcher().reader()
         counts = read_vocabulary(self.build_dir)
@@ -81,7 +82,13 @@ class KnowledgeBase:
             self._reader,
         )
         self.documents = DocumentTable(reader, self.sections, self.articles, self.taxonomy)
-        analysis = SectionAnalysis(memo, self.documents.section)
+        try:
+            forward = read_forward(self.build_dir)
+        except (OSError, ValueError) as exc:
+            raise IndexNotFound(
+                f"index build {self.build_dir} has unreadable section terms ({exc}): run `kb build`"
+            ) from exc
+        analysis = SectionAnalysis(memo, self.documents.section, forward, self._forward_rows())
         self.feedback = Feedback(analysis)
         self.sentence_match = SentenceMatch(analysis)
         self.snippets = Snippets(memo)
@@ -90,6 +97,14 @@ class KnowledgeBase:
         self.related_sections = RelatedSections(self.searcher, self.sections)
 
     # -- plumbing ----------------------------------------------------------------------
+
+    def _forward_rows(self) -> np.ndarray:
+        """Each docnum's row in the build's kb.forward arrays (sections in corpus.json's
+        order, as self.sections holds them; -1 for a deleted document)."""
+        row = {section_id: n for n, section_id in enumerate(self.sections)}
+        return np.array(
+            [row[s.id] if s is not None else -1 for s in self.documents.sections], dtype=np.intp
+        )
 
     def searcher(self):
         """This thread's Whoosh Searcher of the build (weighted as `ranking` says)."""

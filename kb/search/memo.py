@@ -16,13 +16,17 @@ class MemoAnalyzer:
     The memo is a plain dict (reads take no lock; CPython's dict operations are atomic)
     that stops growing at cache.WORDS words: a section's words are looked up about a
     thousand times per search no cache has seen, and a locked least-recently-used cache
-    cost more than the analysis it saved.
+    cost more than the analysis it saved. A word new to the memo is analysed with the
+    build's stems (`stems`), so it is not stemmed again either.
     """
 
-    def __init__(self, analyzer):
+    def __init__(self, analyzer, stems: dict[str, str] | None = None):
         self.analyzer = analyzer
-        # A simple word (most words) is analysed without the analyzer's generator chain.
-        self._simple = simple_word_analysis(analyzer)
+        # A simple word (most words) is analysed without the analyzer's generator chain,
+        # its stem looked up in the build's stems (kb.index.read_stems) when they are given.
+        seeded = dict(stems or {})
+        self._simple = simple_word_analysis(analyzer, seeded, len(seeded) + cache.WORDS)
+        self.tokenizer = analyzer.items[0] if self._simple is not None else None
         self._words: dict[tuple[bool, str], dict[str, list[tuple]]] = {}
         self._terms: dict[str, tuple[str, ...]] = {}
 
@@ -42,9 +46,18 @@ class MemoAnalyzer:
         return tokens
 
     def _analyze(self, word: str, removestops: bool, mode: str, table: dict) -> list[tuple]:
-        if self._simple is not None and is_simple_word(word):
+        simple = self._simple
+        if simple is not None and is_simple_word(word):
             end = len(word)
-            tokens = [(text, 0, end, stopped) for text, stopped in self._simple(word, removestops)]
+            tokens = [(text, 0, end, stopped) for text, stopped in simple(word, removestops)]
+        elif simple is not None:
+            # A hyphenated word or one with an apostrophe: the tokenizer's parts (and joined
+            # form) are simple words, each analysed as one (every filter works token by token).
+            tokens = [
+                (text, t.startchar, t.endchar, stopped)
+                for t in self.tokenizer(word, chars=True, removestops=removestops, mode=mode)
+                for text, stopped in simple(t.text, removestops)
+            ]
         else:
             tokens = [
                 (t.text, t.startchar, t.endchar, t.stopped)

@@ -4,7 +4,6 @@ re-ranking of the first results by their best-matching sentence."""
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher, MultiMatcher
 from whoosh.query import NullQuery, Or, Phrase, Term
 
+from kb.forward import Forward, section_terms
 from kb.models import Section
 from kb.search import cache
 from kb.search.query import ParsedQuery, term_query
@@ -285,87 +285,109 @@ class Ranker:
         return dict(zip(ids.tolist(), scores[ids].tolist(), strict=True))
 
 
-@dataclass(frozen=True)
 class SectionTerms:
-    """One section's title and text analyzed once, for feedback and sentence matching."""
+    """One section's title and text analyzed once, for feedback and sentence matching:
+    its terms in order (as numbers: `tokens`) and each one's sentence number."""
 
-    sentences: dict[str, tuple[int, ...]]  # each term -> the sentences (numbered) holding it
-    term_ids: np.ndarray  # the section's distinct terms (TermTable ids), first seen first
-    shares: np.ndarray  # each of those terms' count / the section's term count: P(t|d)
+    __slots__ = ("tokens", "sentences", "term_ids", "shares")
 
+    def __init__(self, tokens: np.ndarray, sentences: np.ndarray):
+        self.tokens = tokens
+        self.sentences = sentences
+        unique, first, counts = np.unique(tokens, return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")
+        self.term_ids = unique[order]  # the distinct terms, first seen first
+        self.shares = counts[order] / max(len(tokens), 1)  # count / term count: P(t|d)
 
-# Sentence ends (". ", "? ", "! ") and line breaks: a heading, a list item and a paragraph's
-# sentences are each a sentence here.
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+    def sentences_of(self, term_id: int | None) -> list[int]:
+        """The numbers of the sentences holding the term, ascending."""
+        if term_id is None:
+            return []
+        return np.unique(self.sentences[self.tokens == term_id]).tolist()
 
 
 class TermTable:
-    """Numbers for the terms of analyzed sections, so feedback sums them as arrays.
+    """Numbers for the terms of sections, so feedback sums them as arrays: a build's
+    Forward numbers its terms already (`forward`); a section analyzed here numbers the
+    terms that Forward lacks after them.
 
     Numbers are handed out as sections are first analyzed and never change; reads take no
     lock (a dict and a list that only grow), new terms are numbered under one.
     """
 
-    def __init__(self):
+    def __init__(self, forward: Forward | None = None):
+        self._forward = forward
+        self._base = len(forward.terms) if forward is not None else 0
         self._ids: dict[str, int] = {}
-        self.terms: list[str] = []
+        self._extra: list[str] = []
         self._lock = threading.Lock()
+
+    def term(self, number: int) -> str:
+        """The text of term `number`."""
+        if number < self._base:
+            return self._forward.terms[number]
+        return self._extra[number - self._base]
+
+    def number(self, term: str) -> int | None:
+        """The number of `term`, None if it has none."""
+        if self._forward is not None:
+            number = self._forward.number(term)
+            if number is not None:
+                return number
+        return self._ids.get(term)
 
     def ids(self, terms) -> np.ndarray:
         """The numbers of `terms` (numbering the new ones), in order."""
-        get = self._ids.get
-        out = [get(term) for term in terms]
+        out = [self.number(term) for term in terms]
         if None in out:
             with self._lock:
                 for i, term in enumerate(terms):
                     if out[i] is None:
                         out[i] = self._ids.get(term)
                         if out[i] is None:
-                            out[i] = self._ids[term] = len(self.terms)
-                            self.terms.append(term)
+                            out[i] = self._ids[term] = self._base + len(self._extra)
+                            self._extra.append(term)
         return np.array(out, dtype=np.intp)
 
     def known(self, terms) -> np.ndarray:
         """The numbers of those of `terms` that have one (no new ones)."""
-        get = self._ids.get
-        return np.array([i for i in map(get, terms) if i is not None], dtype=np.intp)
+        found = (self.number(term) for term in terms)
+        return np.array([i for i in found if i is not None], dtype=np.intp)
 
 
 class SectionAnalysis:
     """docnum -> SectionTerms, cached: the first results of a query are analyzed once.
 
     `analyzer` is the build's analyzer (memoized), `section_of` maps a docnum to its Section.
+    With `forward` (the build's kb.forward data) and `row_of` (docnum -> its row there),
+    a section's terms are read from the build instead of analysed.
     """
 
-    def __init__(self, analyzer, section_of: Callable[[int], Section]):
+    def __init__(
+        self,
+        analyzer,
+        section_of: Callable[[int], Section],
+        forward: Forward | None = None,
+        row_of: np.ndarray | None = None,
+    ):
         self.analyzer = analyzer
         self.section_of = section_of
-        self.table = TermTable()
+        self.forward = forward if row_of is not None else None
+        self.row_of = row_of
+        self.table = TermTable(self.forward)
         self._cache: cache.SharedCache[SectionTerms] = cache.SharedCache(cache.SECTION_TERMS)
 
     def __call__(self, docnum: int) -> SectionTerms:
         """The analyzed terms of the section with this docnum."""
-        return self._cache.get_or_compute(docnum, lambda: self._analyze(docnum))
+        return self._cache.get_or_compute(docnum, lambda: self._terms(docnum))
 
-    def _analyze(self, docnum: int) -> SectionTerms:
+    def _terms(self, docnum: int) -> SectionTerms:
+        if self.forward is not None and self.row_of[docnum] >= 0:
+            tokens, sentences = self.forward.row(int(self.row_of[docnum]))
+            return SectionTerms(np.asarray(tokens, dtype=np.intp), np.asarray(sentences))
         section = self.section_of(docnum)
-        counts: dict[str, int] = {}
-        sentences: dict[str, list[int]] = {}
-        number = 0
-        for part in SENTENCE_BREAK.split(f"{section.title}\n{section.text}"):
-            terms = self.analyzer.terms(part)
-            for term in terms:
-                counts[term] = counts.get(term, 0) + 1
-            if terms:
-                for term in dict.fromkeys(terms):
-                    sentences.setdefault(term, []).append(number)
-                number += 1
-        length = sum(counts.values()) or 1
-        return SectionTerms(
-            {term: tuple(numbers) for term, numbers in sentences.items()},
-            self.table.ids(list(counts)),
-            np.array([count / length for count in counts.values()], dtype=np.float64),
-        )
+        terms, sentences = section_terms(section.title, section.text, self.analyzer.terms)
+        return SectionTerms(self.table.ids(terms), np.array(sentences, dtype=np.intp))
 
 
 class Feedback:
@@ -411,7 +433,7 @@ class Feedback:
             return []
         top_weight = float(sums[order[0]])
         return [
-            (table.terms[term], settings.feedback_weight * weight / top_weight)
+            (table.term(term), settings.feedback_weight * weight / top_weight)
             for term, weight in zip(unique[order].tolist(), sums[order].tolist(), strict=True)
         ]
 
@@ -490,15 +512,17 @@ class SentenceMatch:
         weights = body_term_weights(query)
         values = {t: w * ranker.searcher.idf("body", t) for t, w in weights.items()}
         best = scores.top(settings.sentence_candidates)
+        analysed = [(docnum, self.analysis(docnum)) for docnum, _score in best]
+        number = self.analysis.table.number  # (after the analysis, which may number terms)
+        numbered = [(number(term), value) for term, value in values.items()]
         matched = {}
-        for docnum, _score in best:
-            sentences = self.analysis(docnum).sentences
+        for docnum, terms in analysed:
             # Each sentence's sum of the values of the query terms it holds, added in the
             # query's order; only the sentences holding one of them are visited.
             sums: dict[int, float] = {}
-            for term, value in values.items():
-                for number in sentences.get(term, ()):
-                    sums[number] = sums.get(number, 0) + value
+            for term_id, value in numbered:
+                for sentence in terms.sentences_of(term_id):
+                    sums[sentence] = sums.get(sentence, 0) + value
             matched[docnum] = max(sums.values(), default=0.0)
         most = max(matched.values(), default=0.0)
         if most <= 0:

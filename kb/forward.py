@@ -1,0 +1,212 @@
+"""Each section's analysed terms and their sentence numbers, stored with a build.
+
+Pseudo-relevance feedback and sentence matching (kb.search.ranking) read the terms of a
+query's best sections. Analysing those sections at search time, word by word in Python,
+was about a third of a new search on a corpus of 10,000 sections, while the build had
+just analysed every one of them. So the build keeps what it found, as arrays a server
+maps from disk:
+
+    forward-terms.json      the terms, sorted (a term's number is its place here)
+    forward-tokens.npy      every section's terms in order, as numbers (int32)
+    forward-sentences.npy   each of those terms' sentence number in its section (int32)
+    forward-offsets.npy     where each section's terms start (int64; one more at the end)
+
+Sections are in the order of corpus.json (articles in order, their sections in order).
+A section's terms are those of its title, then its text, stop words removed, exactly as
+the build's analyzer gives them; its sentences are the pieces of "title\\ntext" between
+SENTENCE_BREAKs that hold a term, numbered from 0. An incremental build takes the rows of
+the articles it keeps from the previous build and renumbers the terms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+
+from kb.analysis import WORD_RE
+from kb.models import Section
+
+# Sentence ends (". ", "? ", "! ") and line breaks: a heading, a list item and a paragraph's
+# sentences are each a sentence here.
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+
+TERMS_FILE = "forward-terms.json"
+TOKENS_FILE = "forward-tokens.npy"
+SENTENCES_FILE = "forward-sentences.npy"
+OFFSETS_FILE = "forward-offsets.npy"
+FILES = (TERMS_FILE, TOKENS_FILE, SENTENCES_FILE, OFFSETS_FILE)
+
+
+def section_terms(
+    title: str, text: str, terms_of: Callable[[str], Sequence[str]]
+) -> tuple[list[str], list[int]]:
+    """The terms of a section (`terms_of`: the analyzer's indexed terms of a text) and each
+    one's sentence number: what feedback and sentence matching read (ForwardCollector
+    computes the same, with numbers for terms)."""
+    terms: list[str] = []
+    numbers: list[int] = []
+    number = 0
+    for part in SENTENCE_BREAK.split(f"{title}\n{text}"):
+        found = terms_of(part)
+        if found:
+            terms.extend(found)
+            numbers.extend([number] * len(found))
+            number += 1
+    return terms, numbers
+
+
+class Forward:
+    """Sections' term numbers and sentence numbers, row by row (one row per section).
+
+    `terms` are the term texts by number; `tokens`, `sentences` and `offsets` are the
+    arrays described in the module's docstring (in memory while a build collects them,
+    mapped from the build's files when a server reads them).
+    """
+
+    def __init__(
+        self,
+        terms: list[str],
+        tokens: np.ndarray,
+        sentences: np.ndarray,
+        offsets: np.ndarray,
+    ):
+        self.terms = terms
+        self.tokens = tokens
+        self.sentences = sentences
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def row(self, number: int) -> tuple[np.ndarray, np.ndarray]:
+        """(term numbers, sentence numbers) of the section in row `number`."""
+        start, end = int(self.offsets[number]), int(self.offsets[number + 1])
+        return self.tokens[start:end], self.sentences[start:end]
+
+    def number(self, term: str) -> int | None:
+        """The number of `term` (None: no section has it)."""
+        at = bisect_left(self.terms, term)
+        return at if at < len(self.terms) and self.terms[at] == term else None
+
+    def write(self, build: Path) -> None:
+        """Write the four files into a build directory."""
+        (build / TERMS_FILE).write_text(json.dumps(self.terms, ensure_ascii=False), "utf-8")
+        np.save(build / TOKENS_FILE, np.ascontiguousarray(self.tokens, dtype=np.int32))
+        np.save(build / SENTENCES_FILE, np.ascontiguousarray(self.sentences, dtype=np.int32))
+        np.save(build / OFFSETS_FILE, np.ascontiguousarray(self.offsets, dtype=np.int64))
+
+
+class ForwardCollector:
+    """Collects sections' terms while a build process indexes them, numbered in the order
+    first seen; `forward()` hands them over as a Forward (not yet sorted by term).
+
+    `word_terms` gives a word's terms (kb.analysis.PositionedTerms.word_terms, which the
+    build has just called for indexing); each word's term numbers are remembered, so a
+    section costs a lookup per word.
+    """
+
+    def __init__(self, word_terms: Callable[[str], Sequence[str]]):
+        self._word_terms = word_terms
+        self._words: dict[str, tuple[int, ...]] = {}  # word -> its terms' numbers
+        self._numbers: dict[str, int] = {}
+        self._terms: list[str] = []
+        self._tokens: list[int] = []
+        self._sentences: list[int] = []
+        self._offsets: list[int] = [0]
+        self.rows: dict[str, tuple[int, int]] = {}  # article slug -> (first row, rows)
+
+    def _word(self, word: str) -> tuple[int, ...]:
+        numbers, terms = self._numbers, self._terms
+        out = []
+        for term in self._word_terms(word):
+            number = numbers.get(term)
+            if number is None:
+                number = numbers[term] = len(terms)
+                terms.append(term)
+            out.append(number)
+        found = self._words[word] = tuple(out)
+        return found
+
+    def add_article(self, slug: str, sections: Sequence[Section]) -> None:
+        """Add one article's sections, in order (as section_terms gives their terms)."""
+        self.rows[slug] = (len(self._offsets) - 1, len(sections))
+        words, tokens, sentences = self._words, self._tokens, self._sentences
+        for section in sections:
+            number = 0
+            for part in SENTENCE_BREAK.split(f"{section.title}\n{section.text}"):
+                found = [
+                    words[word] if word in words else self._word(word)
+                    for word in WORD_RE.findall(part)
+                ]
+                before = len(tokens)
+                tokens.extend(chain.from_iterable(found))
+                if len(tokens) > before:
+                    sentences.extend([number] * (len(tokens) - before))
+                    number += 1
+            self._offsets.append(len(tokens))
+
+    def forward(self) -> Forward:
+        """What was collected."""
+        return Forward(
+            self._terms,
+            np.array(self._tokens, dtype=np.int32),
+            np.array(self._sentences, dtype=np.int32),
+            np.array(self._offsets, dtype=np.int64),
+        )
+
+
+def merge(pieces: Sequence[tuple[Forward, int, int]]) -> Forward:
+    """One Forward of the rows `pieces` name, in order: (forward, first row, rows) each.
+
+    The terms are the ones those rows hold, sorted, and every row is renumbered to them
+    (a previous build's rows of the articles kept, and new processes' rows of the rest).
+    """
+    runs: list[list] = []  # [forward, first row, rows]: consecutive rows of one forward joined
+    for forward, first, count in pieces:
+        last = runs[-1] if runs else None
+        if last is not None and last[0] is forward and last[1] + last[2] == first:
+            last[2] += count
+        else:
+            runs.append([forward, first, count])
+    slices = []  # (forward, tokens, sentences, section lengths)
+    used: dict[int, np.ndarray] = {}  # id(forward) -> which of its terms the rows use
+    for forward, first, count in runs:
+        bounds = forward.offsets[first : first + count + 1]
+        start, end = int(bounds[0]), int(bounds[-1])
+        tokens = np.asarray(forward.tokens[start:end])
+        slices.append((forward, tokens, forward.sentences[start:end], np.diff(bounds)))
+        mask = used.setdefault(id(forward), np.zeros(len(forward.terms), dtype=bool))
+        mask[tokens] = True
+    sources = {id(forward): forward for forward, _first, _count in runs}
+    terms = sorted(
+        {sources[key].terms[n] for key, mask in used.items() for n in np.flatnonzero(mask)}
+    )
+    position = {term: n for n, term in enumerate(terms)}
+    renumber = {
+        key: np.array([position.get(term, -1) for term in forward.terms], dtype=np.int32)
+        for key, forward in sources.items()
+    }
+    empty = np.empty(0, dtype=np.int32)
+    lengths = np.concatenate([s[3] for s in slices]) if slices else np.empty(0, np.int64)
+    return Forward(
+        terms,
+        np.concatenate([renumber[id(f)][tokens] for f, tokens, _s, _l in slices] or [empty]),
+        np.concatenate([np.asarray(s[2]) for s in slices] or [empty]),
+        np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+    )
+
+
+def read_forward(build: Path) -> Forward | None:
+    """A build's Forward, its arrays mapped from disk (None: a build made without one)."""
+    build = Path(build)
+    if not all((build / name).is_file() for name in FILES):
+        return None
+    terms = json.loads((build / TERMS_FILE).read_text(encoding="utf-8"))
+    arrays = [np.load(build / name, mmap_mode="r") for name in FILES[1:]]
+    return Forward(terms, *arrays)
