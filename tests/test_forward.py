@@ -28,7 +28,8 @@ TRICKY = (
     "## The-End\n\nI'm self-harming. Don't stop! Patient's carers' co-occurring worries?\n\n"
     "The and of.\n\nBehaviour-Therapy behaviour therapy BEHAVIOUR\n\n"
     "- a list item\n- another: state-of-the-art care\n\n"
-    "## Only stop words\n\nThe and of it.\n\n## Notes\n\nThe. The. Sleep is long... and sleep again?! Yes.\n"
+    "## Only stop words\n\nThe and of it.\n\n"
+    "## Notes\n\nThe. The. Sleep is long... and sleep again?! Yes.\n"
 )
 
 
