@@ -33,6 +33,10 @@ from kb.taxonomy import Taxonomy, load_taxonomy
 
 WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 POSSESSIVE_RE = re.compile(r"['’]s$")
+# Sentence ends (". ", "? ", "! ") and line breaks: a heading, a list item and a paragraph's
+# sentences are each a sentence (kb.forward, and sentence matching in kb.search.ranking).
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+WORD_OR_BREAK_RE = re.compile(rf"({WORD_RE.pattern})|{SENTENCE_BREAK.pattern}", re.UNICODE)
 
 
 def is_simple_word(word: str) -> bool:
@@ -372,13 +376,28 @@ class PositionedTerms:
                 kept.extend((term.text, token.pos) for term in self.analyzer(token.text))
         return tuple(kept), width
 
-    def __call__(self, text: str) -> list[tuple[str, int]]:
-        """(term, position) of every term of `text`."""
+    def __call__(self, text: str, sentences: list[int] | None = None) -> list[tuple[str, int]]:
+        """(term, position) of every term of `text`. With `sentences`, the number of terms
+        of each of its sentences that holds one (pieces between SENTENCE_BREAKs) is
+        appended to that list, in order: what kb.forward stores."""
         words = self._words
         out: list[tuple[str, int]] = []
         base = 0  # the tokenizer's position at the start of the word
         last = new = -1  # the last kept token's position before and after renumbering
-        for word in WORD_RE.findall(text):
+        if sentences is None:
+            items = WORD_RE.findall(text)
+        else:
+            # Words and breaks in one scan (a break gives ""; a last one ends the text).
+            # Breaks are white space and words hold none, so both are what they are apart.
+            items = WORD_OR_BREAK_RE.findall(text)
+            items.append("")
+        before = 0
+        for word in items:
+            if not word:
+                if len(out) > before:
+                    sentences.append(len(out) - before)
+                    before = len(out)
+                continue
             entry = words.get(word)
             if entry is None:
                 entry = words[word] = self._word(word)
@@ -392,13 +411,6 @@ class PositionedTerms:
                 out.append((term, new))
             base += width
         return out
-
-    def word_terms(self, word: str) -> tuple[str, ...]:
-        """The terms of one word (of WORD_RE), without positions (stop words removed)."""
-        entry = self._words.get(word)
-        if entry is None:
-            entry = self._words[word] = self._word(word)
-        return tuple(term for term, _offset in entry[0])
 
 
 class AnalyzedText(str):

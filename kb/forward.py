@@ -21,20 +21,13 @@ the articles it keeps from the previous build and renumbers the terms.
 from __future__ import annotations
 
 import json
-import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
-from kb.analysis import WORD_RE
-from kb.models import Section
-
-# Sentence ends (". ", "? ", "! ") and line breaks: a heading, a list item and a paragraph's
-# sentences are each a sentence here.
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+from kb.analysis import SENTENCE_BREAK
 
 TERMS_FILE = "forward-terms.json"
 TOKENS_FILE = "forward-tokens.npy"
@@ -102,62 +95,61 @@ class Forward:
         np.save(build / OFFSETS_FILE, np.ascontiguousarray(self.offsets, dtype=np.int64))
 
 
+Analysed = tuple[list[tuple[str, int]], list[int]]  # PositionedTerms' terms, terms per sentence
+
+
 class ForwardCollector:
     """Collects sections' terms while a build process indexes them, numbered in the order
     first seen; `forward()` hands them over as a Forward (not yet sorted by term).
 
-    `word_terms` gives a word's terms (kb.analysis.PositionedTerms.word_terms, which the
-    build has just called for indexing); each word's term numbers are remembered, so a
-    section costs a lookup per word.
+    A section comes as the build analysed it for indexing: its title's and its text's
+    (term, position) lists and their terms per sentence (kb.analysis.PositionedTerms with
+    `sentences`). The sentence of "title\ntext" that holds a term are the title's, then
+    the text's: the line break between them is a SENTENCE_BREAK.
     """
 
-    def __init__(self, word_terms: Callable[[str], Sequence[str]]):
-        self._word_terms = word_terms
-        self._words: dict[str, tuple[int, ...]] = {}  # word -> its terms' numbers
+    def __init__(self):
         self._numbers: dict[str, int] = {}
         self._terms: list[str] = []
         self._tokens: list[int] = []
-        self._sentences: list[int] = []
-        self._offsets: list[int] = [0]
+        self._counts: list[int] = []  # terms per sentence, sections after one another
+        self._sentences: list[int] = []  # sentences per section
         self.rows: dict[str, tuple[int, int]] = {}  # article slug -> (first row, rows)
 
-    def _word(self, word: str) -> tuple[int, ...]:
-        numbers, terms = self._numbers, self._terms
-        out = []
-        for term in self._word_terms(word):
-            number = numbers.get(term)
-            if number is None:
-                number = numbers[term] = len(terms)
-                terms.append(term)
-            out.append(number)
-        found = self._words[word] = tuple(out)
-        return found
-
-    def add_article(self, slug: str, sections: Sequence[Section]) -> None:
-        """Add one article's sections, in order (as section_terms gives their terms)."""
-        self.rows[slug] = (len(self._offsets) - 1, len(sections))
-        words, tokens, sentences = self._words, self._tokens, self._sentences
-        for section in sections:
-            number = 0
-            for part in SENTENCE_BREAK.split(f"{section.title}\n{section.text}"):
-                found = [
-                    words[word] if word in words else self._word(word)
-                    for word in WORD_RE.findall(part)
-                ]
-                before = len(tokens)
-                tokens.extend(chain.from_iterable(found))
-                if len(tokens) > before:
-                    sentences.extend([number] * (len(tokens) - before))
-                    number += 1
-            self._offsets.append(len(tokens))
+    def add_article(self, slug: str, sections: Sequence[tuple[Analysed, Analysed]]) -> None:
+        """Add one article's sections, in order: (title, text) as analysed for each."""
+        self.rows[slug] = (len(self._sentences), len(sections))
+        numbers, terms, tokens = self._numbers, self._terms, self._tokens
+        for title, text in sections:
+            sentences = len(self._counts)
+            for positioned, counts in (title, text):
+                texts = [term for term, _position in positioned]
+                found = list(map(numbers.get, texts))
+                if None in found:
+                    for i, term in enumerate(texts):
+                        if found[i] is None:
+                            found[i] = numbers.get(term)
+                            if found[i] is None:
+                                found[i] = numbers[term] = len(terms)
+                                terms.append(term)
+                tokens.extend(found)
+                self._counts.extend(counts)
+            self._sentences.append(len(self._counts) - sentences)
 
     def forward(self) -> Forward:
         """What was collected."""
+        counts = np.array(self._counts, dtype=np.int64)
+        per_section = np.array(self._sentences, dtype=np.int64)
+        # Each term's sentence number: its sentence's place within its section.
+        first_of_section = np.repeat(np.cumsum(per_section) - per_section, per_section)
+        sentence_numbers = np.arange(counts.size) - first_of_section
+        section_of = np.repeat(np.arange(per_section.size), per_section)
+        terms_per_section = np.bincount(section_of, counts, per_section.size).astype(np.int64)
         return Forward(
             self._terms,
             np.array(self._tokens, dtype=np.int32),
-            np.array(self._sentences, dtype=np.int32),
-            np.array(self._offsets, dtype=np.int64),
+            np.repeat(sentence_numbers, counts).astype(np.int32),
+            np.concatenate(([0], np.cumsum(terms_per_section))).astype(np.int64),
         )
 
 

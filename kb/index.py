@@ -339,12 +339,11 @@ def _index_articles(
     vocabulary: Counter[str] = Counter()
     with _replaying(writer):
         terms_of = PositionedTerms(writer.schema["body"].analyzer.analyzer, stems)
-        collector = ForwardCollector(terms_of.word_terms)
+        collector = ForwardCollector()
         for article in articles:
-            tagged = _index_article(writer, article, taxonomy, terms_of)
+            tagged = _index_article(writer, article, taxonomy, terms_of, collector)
             for section in tagged.sections:
                 vocabulary.update(_section_words(section, taxonomy))
-            collector.add_article(article.slug, article.sections)
             snapshot[article.slug] = asdict(tagged)
             progress(1)
     return snapshot, vocabulary, (collector.forward(), collector.rows)
@@ -462,13 +461,22 @@ class _LengthTable:
 
 
 def _index_article(
-    writer, article: Article, taxonomy: Taxonomy, terms_of: PositionedTerms
+    writer,
+    article: Article,
+    taxonomy: Taxonomy,
+    terms_of: PositionedTerms,
+    collector: ForwardCollector,
 ) -> Article:
-    """Add an article's sections to the writer; returns the article with topics assigned."""
+    """Add an article's sections to the writer (and their terms to `collector`); returns
+    the article with topics assigned."""
     sections = []
+    analysed = []
     for section in article.sections:
-        title_terms = terms_of(section.title)
-        body_terms = terms_of(section.text)
+        title_sentences: list[int] = []
+        body_sentences: list[int] = []
+        title_terms = terms_of(section.title, title_sentences)
+        body_terms = terms_of(section.text, body_sentences)
+        analysed.append(((title_terms, title_sentences), (body_terms, body_sentences)))
         if article.topics is None:  # else the front-matter override is already applied
             topics = assign_topics(section, taxonomy, title_terms, body_terms)
             section = replace(section, topics=topics)
@@ -477,6 +485,7 @@ def _index_article(
             **section_document(section, article, title_terms, body_terms, breadcrumb_terms)
         )
         sections.append(section)
+    collector.add_article(article.slug, analysed)
     return replace(article, sections=tuple(sections))
 
 

@@ -69,6 +69,9 @@ def test_positioned_terms_equal_the_analyzer_on_tricky_and_shipped_text(shipped_
         for text in texts:
             expected = [(t.text, t.pos) for t in analyzer(text, positions=True)]
             assert terms_of(text) == expected, text
+            sentences: list[int] = []  # counting terms per sentence changes nothing else
+            assert terms_of(text, sentences) == expected, text
+            assert sum(sentences) == len(expected) and 0 not in sentences
 
 
 def test_simple_word_analysis_equals_the_analyzer(shipped_articles):

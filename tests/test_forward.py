@@ -30,6 +30,7 @@ TRICKY = (
     "- a list item\n- another: state-of-the-art care\n\n"
     "## Only stop words\n\nThe and of it.\n\n"
     "## Notes\n\nThe. The. Sleep is long... and sleep again?! Yes.\n"
+    "Tabs.\tAfter a tab; e.g. this, a.b c, x?!y and end!\n\n   indented \u2014 next.\r\nLast\n"
 )
 
 
