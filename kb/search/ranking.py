@@ -289,21 +289,32 @@ class SectionTerms:
     """One section's title and text analyzed once, for feedback and sentence matching:
     its terms in order (as numbers: `tokens`) and each one's sentence number."""
 
-    __slots__ = ("tokens", "sentences", "term_ids", "shares")
+    __slots__ = ("tokens", "sentences", "term_ids", "shares", "_sentences_by_term")
 
     def __init__(self, tokens: np.ndarray, sentences: np.ndarray):
         self.tokens = tokens
         self.sentences = sentences
+        self._sentences_by_term: tuple[np.ndarray, np.ndarray] | None = None
         unique, first, counts = np.unique(tokens, return_index=True, return_counts=True)
         order = np.argsort(first, kind="stable")
         self.term_ids = unique[order]  # the distinct terms, first seen first
         self.shares = counts[order] / max(len(tokens), 1)  # count / term count: P(t|d)
 
-    def sentences_of(self, term_id: int | None) -> list[int]:
-        """The numbers of the sentences holding the term, ascending."""
-        if term_id is None:
-            return []
-        return np.unique(self.sentences[self.tokens == term_id]).tolist()
+    def sentences_of(self, term_ids: list[int | None]) -> list[list[int]]:
+        """For each term, the numbers of the sentences holding it, ascending. The section's
+        terms are sorted once (with their sentences) and looked up by binary search:
+        sentence matching asks this for the query's terms, and a section stays cached."""
+        index = self._sentences_by_term
+        if index is None:
+            order = np.lexsort((self.sentences, self.tokens))
+            index = self._sentences_by_term = (self.tokens[order], self.sentences[order])
+        terms, sentences = index
+        wanted = [-1 if term is None else term for term in term_ids]
+        bounds = np.searchsorted(terms, [n + k for n in wanted for k in (0, 1)]).tolist()
+        return [
+            sorted(set(sentences[bounds[2 * i] : bounds[2 * i + 1]].tolist())) if n >= 0 else []
+            for i, n in enumerate(wanted)
+        ]
 
 
 class TermTable:
@@ -516,12 +527,13 @@ class SentenceMatch:
         number = self.analysis.table.number  # (after the analysis, which may number terms)
         numbered = [(number(term), value) for term, value in values.items()]
         matched = {}
+        term_ids = [term_id for term_id, _value in numbered]
         for docnum, terms in analysed:
             # Each sentence's sum of the values of the query terms it holds, added in the
             # query's order; only the sentences holding one of them are visited.
             sums: dict[int, float] = {}
-            for term_id, value in numbered:
-                for sentence in terms.sentences_of(term_id):
+            for (_term, value), holding in zip(numbered, terms.sentences_of(term_ids), strict=True):
+                for sentence in holding:
                     sums[sentence] = sums.get(sentence, 0) + value
             matched[docnum] = max(sums.values(), default=0.0)
         most = max(matched.values(), default=0.0)
