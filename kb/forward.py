@@ -104,7 +104,7 @@ class ForwardCollector:
 
     A section comes as the build analysed it for indexing: its title's and its text's
     (term, position) lists and their terms per sentence (kb.analysis.PositionedTerms with
-    `sentences`). The sentence of "title\ntext" that holds a term are the title's, then
+    `sentences`). The sentences of "title\ntext" that hold a term are the title's, then
     the text's: the line break between them is a SENTENCE_BREAK.
     """
 
