@@ -377,13 +377,15 @@ def _index_in_parallel(
     snapshot: dict[str, dict] = {}
     vocabulary: Counter[str] = Counter()
     segments = []
-    for chunk_snapshot, words, segment, _collected, chunk_stems in results:
+    parts: list[Collected] = []
+    for chunk_snapshot, words, segment, collected, chunk_stems in results:
         snapshot.update(chunk_snapshot)
         vocabulary.update(words)
         stems.update(chunk_stems)
+        parts.append(collected)
         if segment is not None:
             segments.append(segment)
-    return snapshot, vocabulary, segments, [result[3] for result in results]
+    return snapshot, vocabulary, segments, parts
 
 
 def _contiguous_chunks(articles: list[Article], parts: int) -> list[list[Article]]:

@@ -88,7 +88,8 @@ class KnowledgeBase:
             raise IndexNotFound(
                 f"index build {self.build_dir} has unreadable section terms ({exc}): run `kb build`"
             ) from exc
-        analysis = SectionAnalysis(memo, self.documents.section, forward, self._forward_rows())
+        rows = self._forward_rows() if forward is not None else None
+        analysis = SectionAnalysis(memo, self.documents.section, forward, rows)
         self.feedback = Feedback(analysis)
         self.sentence_match = SentenceMatch(analysis)
         self.snippets = Snippets(memo)

@@ -23,9 +23,10 @@ class MemoAnalyzer:
     def __init__(self, analyzer, stems: dict[str, str] | None = None):
         self.analyzer = analyzer
         # A simple word (most words) is analysed without the analyzer's generator chain,
-        # its stem looked up in the build's stems (kb.index.read_stems) when they are given.
-        seeded = dict(stems or {})
-        self._simple = simple_word_analysis(analyzer, seeded, len(seeded) + cache.WORDS)
+        # its stem looked up in the build's stems (kb.index.read_stems) when they are given;
+        # the memo keeps that dict and adds new stems to it.
+        stems = {} if stems is None else stems
+        self._simple = simple_word_analysis(analyzer, stems, len(stems) + cache.WORDS)
         self.tokenizer = analyzer.items[0] if self._simple is not None else None
         self._words: dict[tuple[bool, str], dict[str, list[tuple]]] = {}
         self._terms: dict[str, tuple[str, ...]] = {}

@@ -311,8 +311,11 @@ class SectionTerms:
         terms, sentences = index
         wanted = [-1 if term is None else term for term in term_ids]
         bounds = np.searchsorted(terms, [n + k for n in wanted for k in (0, 1)]).tolist()
+        # Within one term's run the sentences ascend (the sort's second key): drop repeats.
         return [
-            sorted(set(sentences[bounds[2 * i] : bounds[2 * i + 1]].tolist())) if n >= 0 else []
+            list(dict.fromkeys(sentences[bounds[2 * i] : bounds[2 * i + 1]].tolist()))
+            if n >= 0
+            else []
             for i, n in enumerate(wanted)
         ]
 
@@ -525,14 +528,13 @@ class SentenceMatch:
         best = scores.top(settings.sentence_candidates)
         analysed = [(docnum, self.analysis(docnum)) for docnum, _score in best]
         number = self.analysis.table.number  # (after the analysis, which may number terms)
-        numbered = [(number(term), value) for term, value in values.items()]
+        term_ids = [number(term) for term in values]
         matched = {}
-        term_ids = [term_id for term_id, _value in numbered]
         for docnum, terms in analysed:
             # Each sentence's sum of the values of the query terms it holds, added in the
             # query's order; only the sentences holding one of them are visited.
             sums: dict[int, float] = {}
-            for (_term, value), holding in zip(numbered, terms.sentences_of(term_ids), strict=True):
+            for value, holding in zip(values.values(), terms.sentences_of(term_ids), strict=True):
                 for sentence in holding:
                     sums[sentence] = sums.get(sentence, 0) + value
             matched[docnum] = max(sums.values(), default=0.0)
