@@ -10,6 +10,7 @@ maps from disk:
     forward-tokens.npy      every section's terms in order, as numbers (int32)
     forward-sentences.npy   each of those terms' sentence number in its section (int32)
     forward-offsets.npy     where each section's terms start (int64; one more at the end)
+    forward-titles.npy      how many of each section's terms are its title's (int32)
 
 Sections are in the order of corpus.json (articles in order, their sections in order).
 A section's terms are those of its title, then its text, stop words removed, exactly as
@@ -33,7 +34,8 @@ TERMS_FILE = "forward-terms.json"
 TOKENS_FILE = "forward-tokens.npy"
 SENTENCES_FILE = "forward-sentences.npy"
 OFFSETS_FILE = "forward-offsets.npy"
-FILES = (TERMS_FILE, TOKENS_FILE, SENTENCES_FILE, OFFSETS_FILE)
+TITLES_FILE = "forward-titles.npy"
+FILES = (TERMS_FILE, TOKENS_FILE, SENTENCES_FILE, OFFSETS_FILE, TITLES_FILE)
 
 
 def section_terms(
@@ -57,9 +59,9 @@ def section_terms(
 class Forward:
     """Sections' term numbers and sentence numbers, row by row (one row per section).
 
-    `terms` are the term texts by number; `tokens`, `sentences` and `offsets` are the
-    arrays described in the module's docstring (in memory while a build collects them,
-    mapped from the build's files when a server reads them).
+    `terms` are the term texts by number; `tokens`, `sentences`, `offsets` and `titles`
+    are the arrays described in the module's docstring (in memory while a build collects
+    them, mapped from the build's files when a server reads them).
     """
 
     def __init__(
@@ -68,11 +70,13 @@ class Forward:
         tokens: np.ndarray,
         sentences: np.ndarray,
         offsets: np.ndarray,
+        titles: np.ndarray,
     ):
         self.terms = terms
         self.tokens = tokens
         self.sentences = sentences
         self.offsets = offsets
+        self.titles = titles
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -88,11 +92,12 @@ class Forward:
         return at if at < len(self.terms) and self.terms[at] == term else None
 
     def write(self, build: Path) -> None:
-        """Write the four files into a build directory."""
+        """Write the five files into a build directory."""
         (build / TERMS_FILE).write_text(json.dumps(self.terms, ensure_ascii=False), "utf-8")
         np.save(build / TOKENS_FILE, np.ascontiguousarray(self.tokens, dtype=np.int32))
         np.save(build / SENTENCES_FILE, np.ascontiguousarray(self.sentences, dtype=np.int32))
         np.save(build / OFFSETS_FILE, np.ascontiguousarray(self.offsets, dtype=np.int64))
+        np.save(build / TITLES_FILE, np.ascontiguousarray(self.titles, dtype=np.int32))
 
 
 Analysed = tuple[list[tuple[str, int]], list[int]]  # PositionedTerms' terms, terms per sentence
@@ -114,6 +119,7 @@ class ForwardCollector:
         self._tokens: list[int] = []
         self._counts: list[int] = []  # terms per sentence, sections after one another
         self._sentences: list[int] = []  # sentences per section
+        self._titles: list[int] = []  # title terms per section
         self.rows: dict[str, tuple[int, int]] = {}  # article slug -> (first row, rows)
 
     def add_article(self, slug: str, sections: Sequence[tuple[Analysed, Analysed]]) -> None:
@@ -122,6 +128,7 @@ class ForwardCollector:
         numbers, terms, tokens = self._numbers, self._terms, self._tokens
         for title, text in sections:
             sentences = len(self._counts)
+            self._titles.append(len(title[0]))
             for positioned, counts in (title, text):
                 texts = [term for term, _position in positioned]
                 found = list(map(numbers.get, texts))
@@ -150,6 +157,7 @@ class ForwardCollector:
             np.array(self._tokens, dtype=np.int32),
             np.repeat(sentence_numbers, counts).astype(np.int32),
             np.concatenate(([0], np.cumsum(terms_per_section))).astype(np.int64),
+            np.array(self._titles, dtype=np.int32),
         )
 
 
@@ -166,13 +174,14 @@ def merge(pieces: Sequence[tuple[Forward, int, int]]) -> Forward:
             last[2] += count
         else:
             runs.append([forward, first, count])
-    slices = []  # (forward, tokens, sentences, section lengths)
+    slices = []  # (forward, tokens, sentences, section lengths, title lengths)
     used: dict[int, np.ndarray] = {}  # id(forward) -> which of its terms the rows use
     for forward, first, count in runs:
         bounds = forward.offsets[first : first + count + 1]
         start, end = int(bounds[0]), int(bounds[-1])
         tokens = np.asarray(forward.tokens[start:end])
-        slices.append((forward, tokens, forward.sentences[start:end], np.diff(bounds)))
+        titles = forward.titles[first : first + count]
+        slices.append((forward, tokens, forward.sentences[start:end], np.diff(bounds), titles))
         mask = used.setdefault(id(forward), np.zeros(len(forward.terms), dtype=bool))
         mask[tokens] = True
     sources = {id(forward): forward for forward, _first, _count in runs}
@@ -188,9 +197,10 @@ def merge(pieces: Sequence[tuple[Forward, int, int]]) -> Forward:
     lengths = np.concatenate([s[3] for s in slices]) if slices else np.empty(0, np.int64)
     return Forward(
         terms,
-        np.concatenate([renumber[id(f)][tokens] for f, tokens, _s, _l in slices] or [empty]),
+        np.concatenate([renumber[id(s[0])][s[1]] for s in slices] or [empty]),
         np.concatenate([np.asarray(s[2]) for s in slices] or [empty]),
         np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+        np.concatenate([np.asarray(s[4]) for s in slices] or [empty]).astype(np.int32),
     )
 
 

@@ -35,7 +35,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
-from kb import forward
+from kb import forward, postings
 from kb.analysis import (
     AnalyzedText,
     PositionedTerms,
@@ -67,7 +67,15 @@ WRITER_LIMIT_MB = 512
 REPLAYED_FIELDS = ("title", "body", "breadcrumb")
 # Builds of this many sections to index (or more) are indexed by one process per core.
 PARALLEL_MIN_SECTIONS = 2000
-OWN_FILES = {SNAPSHOT_FILE, META_FILE, TAXONOMY_FILE, VOCABULARY_FILE, STEMS_FILE, *forward.FILES}
+OWN_FILES = {
+    SNAPSHOT_FILE,
+    META_FILE,
+    TAXONOMY_FILE,
+    VOCABULARY_FILE,
+    STEMS_FILE,
+    *forward.FILES,
+    *postings.FILES,
+}
 
 
 class IndexNotFound(Exception):
@@ -257,6 +265,7 @@ def build_index(
             vocabulary: Counter[str] = Counter()
             collected: dict[str, tuple[Forward, tuple[int, int]]] = {}
             stems: dict[str, str] = {}
+            previous_forward, previous_rows = None, {}
         else:
             _link_index_files(previous.path, work)
             ix = whoosh_index.open_dir(str(work))
@@ -300,6 +309,7 @@ def build_index(
         ix.close()
         phase("writing the build")
         terms.write(work)
+        _term_postings(terms, articles, previous, previous_forward, previous_rows, kept).write(work)
         _write_build_files(
             work, snapshot, +vocabulary, stems, taxonomy, name, corpus_digest, files, stats
         )
@@ -311,6 +321,35 @@ def build_index(
         raise
     _prune_old_builds(index_dir, keep=name)
     return final
+
+
+def _term_postings(
+    terms: Forward,
+    articles: list[Article],
+    previous: PreviousBuild | None,
+    previous_forward: Forward | None,
+    previous_rows: dict[str, tuple[int, int]],
+    kept: dict[int, dict],
+) -> postings.TermPostings:
+    """The build's title and body postings (kb.postings): an incremental build updates
+    the previous build's with its new rows; otherwise (or if that cannot be done in
+    order) every row is inverted."""
+    stored = None
+    if previous is not None and previous_forward is not None and kept:
+        try:
+            stored = postings.read_postings_store(previous.path)
+        except (OSError, ValueError):
+            stored = None  # inverting every row is always right
+    if stored is not None:
+        runs, first = [], 0
+        for article in articles:
+            if id(article) in kept:
+                runs.append((previous_rows[article.slug][0], first, len(article.sections)))
+            first += len(article.sections)
+        updated = postings.update(stored, previous_forward, terms, runs)
+        if updated is not None:
+            return updated
+    return postings.invert(terms)
 
 
 def _section_words(section: dict | Section, taxonomy: Taxonomy) -> set[str]:

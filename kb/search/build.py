@@ -18,6 +18,7 @@ from kb.errors import ArticleNotFound, SectionNotFound, TopicNotFound
 from kb.forward import read_forward
 from kb.index import IndexNotFound, read_build, read_stems, read_taxonomy, read_vocabulary
 from kb.models import Article, Hit, SearchResults, Section, Suggestion
+from kb.postings import StoredPostings, read_postings_store
 from kb.safety import CrisisSettings, crisis_notices
 from kb.search import cache
 from kb.search.facets import DocumentTable
@@ -89,6 +90,17 @@ class KnowledgeBase:
                 f"index build {self.build_dir} has unreadable section terms ({exc}): run `kb build`"
             ) from exc
         rows = self._forward_rows() if forward is not None else None
+        self._stored = None
+        if rows is not None:
+            try:
+                stored = read_postings_store(self.build_dir)
+            except (OSError, ValueError) as exc:
+                raise IndexNotFound(
+                    f"index build {self.build_dir} has unreadable postings ({exc}): run `kb build`"
+                ) from exc
+            if stored is not None:
+                boosts = {f: self.ix.schema[f].format.field_boost for f in stored.fields}
+                self._stored = StoredPostings(stored, forward.number, rows, boosts)
         analysis = SectionAnalysis(memo, self.documents.section, forward, rows)
         self.feedback = Feedback(analysis)
         self.sentence_match = SentenceMatch(analysis)
@@ -136,7 +148,7 @@ class KnowledgeBase:
     def _ranker(self) -> Ranker:
         ranker = getattr(self._local, "ranker", None)
         if ranker is None:
-            ranker = Ranker(self.searcher(), self.ranking.k1, self.ranking.b)
+            ranker = Ranker(self.searcher(), self.ranking.k1, self.ranking.b, self._stored)
             self._local.ranker = ranker
         return ranker
 

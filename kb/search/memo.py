@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from itertools import accumulate
+
 from whoosh.analysis import Token
 
 from kb.analysis import WORD_RE, is_simple_word, simple_word_analysis
 from kb.search import cache
+
+# WORD_RE as one group: re.split gives the gaps and the words, alternately.
+WORD_SPLIT_RE = re.compile(f"({WORD_RE.pattern})", WORD_RE.flags)
 
 
 class MemoAnalyzer:
@@ -29,6 +35,7 @@ class MemoAnalyzer:
         self._simple = simple_word_analysis(analyzer, stems, len(stems) + cache.WORDS)
         self.tokenizer = analyzer.items[0] if self._simple is not None else None
         self._words: dict[tuple[bool, str], dict[str, list[tuple]]] = {}
+        self._whole: dict[tuple[bool, str], dict[str, str]] = {}
         self._terms: dict[str, tuple[str, ...]] = {}
 
     def _table(self, removestops: bool, mode: str) -> dict[str, list[tuple]]:
@@ -86,7 +93,69 @@ class MemoAnalyzer:
     ) -> tuple[list[str], list[int], list[int]]:
         """(texts, starts, ends) of the tokens of `value` (offsets into it), stopping at the
         first token that ends past `charlimit` (its end is still listed, as Whoosh's
-        highlight counts it): what snippets read."""
+        highlight counts it): what snippets read.
+
+        A section's first snippet reads all its words, so this avoids a Python step per
+        word where it can: one regex split gives the words, the running sum of the pieces'
+        lengths their offsets, and a word that is one token from its first to its last
+        character (most words) maps to its text in one dict lookup; words new to the memo
+        and words of several tokens (hyphens, apostrophes) are filled in afterwards.
+        """
+        if len(value) > charlimit:  # a token may end past the limit: word by word
+            return self._columns_by_word(value, removestops, mode, charlimit)
+        parts = WORD_SPLIT_RE.split(value)  # [gap, word, gap, word, ..., gap]
+        words = parts[1::2]
+        bounds = list(accumulate(map(len, parts)))  # bounds[k]: where parts[k] ends
+        starts = bounds[0:-1:2]
+        ends = bounds[1::2]
+        whole = self._whole_words(removestops, mode)
+        texts = list(map(whole.get, words))
+        if None in texts:
+            self._fill(texts, starts, ends, words, whole, removestops, mode)
+        return texts, starts, ends
+
+    def _whole_words(self, removestops: bool, mode: str) -> dict[str, str]:
+        """The memo of words that are one token spanning the whole word: word -> text."""
+        table = self._whole.get((removestops, mode))
+        if table is None:
+            table = self._whole.setdefault((removestops, mode), {})
+        return table
+
+    def _fill(
+        self,
+        texts: list,
+        starts: list[int],
+        ends: list[int],
+        words: list[str],
+        whole: dict[str, str],
+        removestops: bool,
+        mode: str,
+    ) -> None:
+        """Complete columns() where `whole` had no text: analyse the word; a word of
+        several tokens (or of a part) replaces its entry with its tokens (in place)."""
+        table = self._table(removestops, mode)
+        several: list[tuple[int, list[tuple]]] = []
+        for i in [i for i, text in enumerate(texts) if text is None]:
+            word = words[i]
+            tokens = table.get(word)
+            if tokens is None:
+                tokens = self._analyze(word, removestops, mode, table)
+            if len(tokens) == 1 and tokens[0][1] == 0 and tokens[0][2] == len(word):
+                texts[i] = tokens[0][0]
+                if len(whole) < cache.WORDS:
+                    whole[word] = texts[i]
+            else:
+                several.append((i, tokens))
+        for i, tokens in reversed(several):  # from the end, so earlier indexes hold
+            offset = starts[i]
+            texts[i : i + 1] = [text for text, _s, _e, _stop in tokens]
+            starts[i : i + 1] = [offset + start for _t, start, _e, _stop in tokens]
+            ends[i : i + 1] = [offset + end for _t, _s, end, _stop in tokens]
+
+    def _columns_by_word(
+        self, value: str, removestops: bool, mode: str, charlimit: int
+    ) -> tuple[list[str], list[int], list[int]]:
+        """columns() one word at a time, checking each token's end against `charlimit`."""
         table = self._table(removestops, mode)
         texts: list[str] = []
         starts: list[int] = []

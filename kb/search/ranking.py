@@ -16,6 +16,7 @@ from whoosh.query import NullQuery, Or, Phrase, Term
 
 from kb.forward import Forward, section_terms
 from kb.models import Section
+from kb.postings import StoredPostings
 from kb.search import cache
 from kb.search.query import ParsedQuery, term_query
 from kb.search.settings import TEXT_FIELDS, RankingSettings
@@ -148,8 +149,9 @@ class Ranker:
     Searcher it reads from, whose weighting must be BM25F with the same k1 and b.
     """
 
-    def __init__(self, searcher, k1: float, b: float):
+    def __init__(self, searcher, k1: float, b: float, stored: StoredPostings | None = None):
         self.searcher = searcher
+        self.stored = stored  # the build's title and body postings (kb.postings), if any
         self.reader = searcher.reader()
         self.k1, self.b = k1, b
         self.size = self.reader.doc_count_all()
@@ -177,18 +179,24 @@ class Ranker:
 
         The score is Whoosh's bm25(idf, weight, length, average length, B, K1) for each
         posting; it depends only on the index and k1/b, so it is computed once per term.
+        The title and body postings come from the build's arrays (kb.postings) when it
+        has them, else (and for the breadcrumb) from Whoosh.
         """
         key = (field, term)
         cached = self._postings.get(key)
         if cached is not None:
             return cached
-        ids: list[int] = []
-        weights: list[float] = []
-        if key in self.reader:
-            ids, weights = read_postings(self.reader.postings(field, term))
-        docnums = np.array(ids, dtype=np.intp)
-        w = np.array(weights, dtype=np.float64)
-        if ids:
+        stored = self.stored
+        if stored is not None and field in stored:
+            docnums, w = stored.weights(field, term)
+        else:
+            ids: list[int] = []
+            weights: list[float] = []
+            if key in self.reader:
+                ids, weights = read_postings(self.reader.postings(field, term))
+            docnums = np.array(ids, dtype=np.intp)
+            w = np.array(weights, dtype=np.float64)
+        if docnums.size:
             idf, k1 = self.searcher.idf(field, term), self.k1
             w = idf * ((w * (k1 + 1)) / (w + self._field_norms(field)[docnums]))
         cached = (docnums, w)

@@ -1,0 +1,208 @@
+"""kb.postings: the title and body postings a build stores, read instead of Whoosh's.
+
+Every term's docnums and weights read from the stored arrays must be exactly what Whoosh's
+postings give, after full, parallel and incremental builds (where deleted documents and
+appended ones leave docnums out of row order), and searches must answer alike either way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import main
+from kb.corpus import load_corpus
+from kb.forward import Forward, read_forward
+from kb.index import IndexNotFound, build_index, current_build
+from kb.postings import FILES, invert, read_postings_store, update
+from kb.search import KnowledgeBase
+from kb.search.ranking import read_postings
+from tests.helpers import write_article
+
+QUERIES = (
+    "dialectical behavior therapy",
+    "feel empty and angry",
+    "medication",
+    '"phone coaching"',
+    "self-harm skills sleep",
+)
+
+
+def build(corpus, index, *extra: str) -> None:
+    result = CliRunner().invoke(
+        main, ["build", "--corpus", str(corpus), "--index", str(index), *extra]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def whoosh_weights(reader, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    """A term's (docnums, weights) as Whoosh's own postings give them."""
+    ids, weights = (
+        read_postings(reader.postings(field, term)) if (field, term) in reader else ([], [])
+    )
+    return np.array(ids, dtype=np.intp), np.array(weights, dtype=np.float64)
+
+
+def assert_stored_equal_whoosh(build_dir) -> int:
+    """Every term of the title and body fields: stored == Whoosh. Returns terms compared."""
+    kb = KnowledgeBase(build_dir)
+    try:
+        stored, reader = kb._stored, kb._reader()
+        assert stored is not None
+        terms = kb.feedback.analysis.forward.terms
+        compared = 0
+        for field in ("title", "body"):
+            # Whoosh keeps the terms of deleted documents (with no live postings): those
+            # are compared too, and a term in no section at all.
+            gone = {t.decode() for t in reader.lexicon(field)} - set(terms)
+            for term in [*terms, *sorted(gone), "zzzz-no-such-term"]:
+                docnums, weights = stored.weights(field, term)
+                expected_docnums, expected_weights = whoosh_weights(reader, field, term)
+                assert np.array_equal(docnums, expected_docnums), (field, term)
+                assert np.array_equal(weights, expected_weights), (field, term)
+                compared += 1
+        return compared
+    finally:
+        kb.close()
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(
+        corpus,
+        "dbt.md",
+        "## Skills Skills\n\nDialectical behavior therapy teaches skills. Skills again.\n\n"
+        "## Phone coaching\n\nPhone coaching between sessions; coaching by phone.\n",
+    )
+    write_article(corpus, "sleep.md", "## Rest\n\nSleep hygiene. Insomnia and self-help.\n")
+    write_article(corpus, "harm.md", "## Self-harm\n\nSelf-harm and skills for the urge.\n")
+    return corpus
+
+
+def test_invert_counts_each_term_per_section_in_title_and_body():
+    # Rows: "skill skill | skill therapi" (title of 2) and "therapi | skill" (title of 1).
+    forward = Forward(
+        ["skill", "therapi"],
+        np.array([0, 0, 0, 1, 1, 0], dtype=np.int32),
+        np.zeros(6, dtype=np.int32),
+        np.array([0, 4, 6]),
+        np.array([2, 1], dtype=np.int32),
+    )
+    postings = invert(forward)
+    assert [a.tolist() for a in postings.get("title", 0)] == [[0], [2]]
+    assert [a.tolist() for a in postings.get("title", 1)] == [[1], [1]]
+    assert [a.tolist() for a in postings.get("body", 0)] == [[0, 1], [1, 1]]
+    assert [a.tolist() for a in postings.get("body", 1)] == [[0], [1]]
+    assert [a.tolist() for a in postings.get("body", 2)] == [[], []]  # no such term
+
+
+def test_the_shipped_corpus_postings_equal_whooshs(index_dir):
+    assert assert_stored_equal_whoosh(current_build(index_dir)) > 1000
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_and_two_process_builds(corpus, tmp_path, workers):
+    index = tmp_path / "index"
+    build_index(load_corpus(corpus), index, workers=workers)
+    assert assert_stored_equal_whoosh(current_build(index))
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "delete", "rename"])
+def test_incremental_builds_store_whooshs_postings(corpus, tmp_path, change):
+    """After an incremental build Whoosh has deleted and appended documents: the stored
+    rows map to those docnums (out of row order) and still read exactly as Whoosh."""
+    index = tmp_path / "index"
+    build(corpus, index)
+    if change == "edit":
+        write_article(corpus, "dbt.md", "## Skills\n\nDistress tolerance skills. Skills!\n")
+    elif change == "add":
+        write_article(corpus, "a-panic.md", "## Panic skills\n\nPanic attacks and breathing.\n")
+    elif change == "delete":
+        (corpus / "sleep.md").unlink()
+    else:
+        (corpus / "dbt.md").rename(corpus / "zz-dbt.md")
+    build(corpus, index)
+    assert assert_stored_equal_whoosh(current_build(index))
+    # The previous build's postings were updated, not inverted again: the same arrays.
+    assert_same(
+        read_postings_store(current_build(index)), invert(read_forward(current_build(index)))
+    )
+
+
+def assert_same(got, expected) -> None:
+    for field in ("title", "body"):
+        for a, b in zip(got.fields[field], expected.fields[field], strict=True):
+            assert np.array_equal(a, b), field
+
+
+def test_update_keeps_rows_and_inverts_only_new_ones():
+    terms = ["care", "skill", "therapi"]
+    old = Forward(
+        terms,
+        np.array(
+            [1, 1, 2, 0, 2, 2], dtype=np.int32
+        ),  # rows: [skill skill therapi] [care therapi therapi]
+        np.zeros(6, dtype=np.int32),
+        np.array([0, 3, 6]),
+        np.array([1, 0], dtype=np.int32),
+    )
+    # New build: a new row first ("sleep skill"), then the old row 1, then old row 0 dropped.
+    new = Forward(
+        ["care", "skill", "sleep", "therapi"],
+        np.array([2, 1, 0, 3, 3], dtype=np.int32),
+        np.zeros(5, dtype=np.int32),
+        np.array([0, 2, 5]),
+        np.array([1, 0], dtype=np.int32),
+    )
+    updated = update(invert(old), old, new, [(1, 1, 1)])
+    assert updated is not None
+    assert_same(updated, invert(new))
+    # Kept rows out of their old order cannot be updated in order: None (invert instead).
+    swapped = Forward(
+        terms, old.tokens[[3, 4, 5, 0, 1, 2]], old.sentences, old.offsets, old.titles[::-1]
+    )
+    assert update(invert(old), old, swapped, [(0, 1, 1), (1, 0, 1)]) is None
+
+
+def test_search_answers_alike_with_and_without_stored_postings(corpus, tmp_path):
+    index = tmp_path / "index"
+    build(corpus, index)
+    write_article(corpus, "dbt.md", "## Skills\n\nDialectical behavior therapy; phone coaching.\n")
+    build(corpus, index)  # incremental: docnums out of row order
+    stored, whoosh = (KnowledgeBase(current_build(index)) for _ in range(2))
+    whoosh._stored = None  # every posting from Whoosh, as a build without the files
+    try:
+        assert stored._stored is not None
+        for query in QUERIES:
+            got, expected = stored.search(query, limit=20), whoosh.search(query, limit=20)
+            assert got.total == expected.total
+            assert [(h.section.id, h.score, h.snippet) for h in got.hits] == [
+                (h.section.id, h.score, h.snippet) for h in expected.hits
+            ]
+    finally:
+        stored.close()
+        whoosh.close()
+
+
+def test_a_build_without_the_files_reads_whooshs_postings(corpus, tmp_path):
+    index = tmp_path / "index"
+    build(corpus, index)
+    for name in FILES:
+        (current_build(index) / name).unlink()
+    kb = KnowledgeBase(current_build(index))
+    try:
+        assert kb._stored is None
+        assert kb.search("skills").total == 2
+    finally:
+        kb.close()
+
+
+def test_damaged_postings_stop_opening_with_a_clear_error(corpus, tmp_path):
+    index = tmp_path / "index"
+    build(corpus, index)
+    (current_build(index) / FILES[1]).write_bytes(b"not an array")
+    with pytest.raises(IndexNotFound, match="unreadable postings"):
+        KnowledgeBase(current_build(index))
