@@ -11,6 +11,7 @@ maps from disk:
     forward-sentences.npy   each of those terms' sentence number in its section (int32)
     forward-offsets.npy     where each section's terms start (int64; one more at the end)
     forward-titles.npy      how many of each section's terms are its title's (int32)
+    forward-positions.npy   each term's position in its field, as Whoosh indexed it (int32)
 
 Sections are in the order of corpus.json (articles in order, their sections in order).
 A section's terms are those of its title, then its text, stop words removed, exactly as
@@ -35,7 +36,8 @@ TOKENS_FILE = "forward-tokens.npy"
 SENTENCES_FILE = "forward-sentences.npy"
 OFFSETS_FILE = "forward-offsets.npy"
 TITLES_FILE = "forward-titles.npy"
-FILES = (TERMS_FILE, TOKENS_FILE, SENTENCES_FILE, OFFSETS_FILE, TITLES_FILE)
+POSITIONS_FILE = "forward-positions.npy"
+FILES = (TERMS_FILE, TOKENS_FILE, SENTENCES_FILE, OFFSETS_FILE, TITLES_FILE, POSITIONS_FILE)
 
 
 def section_terms(
@@ -59,8 +61,8 @@ def section_terms(
 class Forward:
     """Sections' term numbers and sentence numbers, row by row (one row per section).
 
-    `terms` are the term texts by number; `tokens`, `sentences`, `offsets` and `titles`
-    are the arrays described in the module's docstring (in memory while a build collects
+    `terms` are the term texts by number; `tokens`, `sentences`, `offsets`, `titles` and
+    `positions` are the arrays described in the module's docstring (in memory while a build collects
     them, mapped from the build's files when a server reads them).
     """
 
@@ -71,12 +73,14 @@ class Forward:
         sentences: np.ndarray,
         offsets: np.ndarray,
         titles: np.ndarray,
+        positions: np.ndarray,
     ):
         self.terms = terms
         self.tokens = tokens
         self.sentences = sentences
         self.offsets = offsets
         self.titles = titles
+        self.positions = positions
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -92,12 +96,13 @@ class Forward:
         return at if at < len(self.terms) and self.terms[at] == term else None
 
     def write(self, build: Path) -> None:
-        """Write the five files into a build directory."""
+        """Write the six files into a build directory."""
         (build / TERMS_FILE).write_text(json.dumps(self.terms, ensure_ascii=False), "utf-8")
         np.save(build / TOKENS_FILE, np.ascontiguousarray(self.tokens, dtype=np.int32))
         np.save(build / SENTENCES_FILE, np.ascontiguousarray(self.sentences, dtype=np.int32))
         np.save(build / OFFSETS_FILE, np.ascontiguousarray(self.offsets, dtype=np.int64))
         np.save(build / TITLES_FILE, np.ascontiguousarray(self.titles, dtype=np.int32))
+        np.save(build / POSITIONS_FILE, np.ascontiguousarray(self.positions, dtype=np.int32))
 
 
 Analysed = tuple[list[tuple[str, int]], list[int]]  # PositionedTerms' terms, terms per sentence
@@ -120,6 +125,7 @@ class ForwardCollector:
         self._counts: list[int] = []  # terms per sentence, sections after one another
         self._sentences: list[int] = []  # sentences per section
         self._titles: list[int] = []  # title terms per section
+        self._positions: list[int] = []  # each term's position in its field
         self.rows: dict[str, tuple[int, int]] = {}  # article slug -> (first row, rows)
 
     def add_article(self, slug: str, sections: Sequence[tuple[Analysed, Analysed]]) -> None:
@@ -140,6 +146,7 @@ class ForwardCollector:
                                 found[i] = numbers[term] = len(terms)
                                 terms.append(term)
                 tokens.extend(found)
+                self._positions.extend([position for _term, position in positioned])
                 self._counts.extend(counts)
             self._sentences.append(len(self._counts) - sentences)
 
@@ -158,6 +165,7 @@ class ForwardCollector:
             np.repeat(sentence_numbers, counts).astype(np.int32),
             np.concatenate(([0], np.cumsum(terms_per_section))).astype(np.int64),
             np.array(self._titles, dtype=np.int32),
+            np.array(self._positions, dtype=np.int32),
         )
 
 
@@ -174,14 +182,23 @@ def merge(pieces: Sequence[tuple[Forward, int, int]]) -> Forward:
             last[2] += count
         else:
             runs.append([forward, first, count])
-    slices = []  # (forward, tokens, sentences, section lengths, title lengths)
+    slices = []  # (forward, tokens, sentences, section lengths, title lengths, positions)
     used: dict[int, np.ndarray] = {}  # id(forward) -> which of its terms the rows use
     for forward, first, count in runs:
         bounds = forward.offsets[first : first + count + 1]
         start, end = int(bounds[0]), int(bounds[-1])
         tokens = np.asarray(forward.tokens[start:end])
         titles = forward.titles[first : first + count]
-        slices.append((forward, tokens, forward.sentences[start:end], np.diff(bounds), titles))
+        slices.append(
+            (
+                forward,
+                tokens,
+                forward.sentences[start:end],
+                np.diff(bounds),
+                titles,
+                forward.positions[start:end],
+            )
+        )
         mask = used.setdefault(id(forward), np.zeros(len(forward.terms), dtype=bool))
         mask[tokens] = True
     sources = {id(forward): forward for forward, _first, _count in runs}
@@ -201,6 +218,7 @@ def merge(pieces: Sequence[tuple[Forward, int, int]]) -> Forward:
         np.concatenate([np.asarray(s[2]) for s in slices] or [empty]),
         np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
         np.concatenate([np.asarray(s[4]) for s in slices] or [empty]).astype(np.int32),
+        np.concatenate([np.asarray(s[5]) for s in slices] or [empty]).astype(np.int32),
     )
 
 

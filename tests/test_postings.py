@@ -90,6 +90,7 @@ def test_invert_counts_each_term_per_section_in_title_and_body():
         np.zeros(6, dtype=np.int32),
         np.array([0, 4, 6]),
         np.array([2, 1], dtype=np.int32),
+        np.array([0, 1, 0, 1, 0, 0], dtype=np.int32),
     )
     postings = invert(forward)
     assert [a.tolist() for a in postings.get("title", 0)] == [[0], [2]]
@@ -148,6 +149,7 @@ def test_update_keeps_rows_and_inverts_only_new_ones():
         np.zeros(6, dtype=np.int32),
         np.array([0, 3, 6]),
         np.array([1, 0], dtype=np.int32),
+        np.array([0, 0, 1, 0, 1, 2], dtype=np.int32),
     )
     # New build: a new row first ("sleep skill"), then the old row 1, then old row 0 dropped.
     new = Forward(
@@ -156,15 +158,82 @@ def test_update_keeps_rows_and_inverts_only_new_ones():
         np.zeros(5, dtype=np.int32),
         np.array([0, 2, 5]),
         np.array([1, 0], dtype=np.int32),
+        np.array([0, 0, 0, 1, 2], dtype=np.int32),
     )
     updated = update(invert(old), old, new, [(1, 1, 1)])
     assert updated is not None
     assert_same(updated, invert(new))
     # Kept rows out of their old order cannot be updated in order: None (invert instead).
     swapped = Forward(
-        terms, old.tokens[[3, 4, 5, 0, 1, 2]], old.sentences, old.offsets, old.titles[::-1]
+        terms,
+        old.tokens[[3, 4, 5, 0, 1, 2]],
+        old.sentences,
+        old.offsets,
+        old.titles[::-1],
+        old.positions[[3, 4, 5, 0, 1, 2]],
     )
     assert update(invert(old), old, swapped, [(0, 1, 1), (1, 0, 1)]) is None
+
+
+def whoosh_phrase(kb, phrase) -> tuple[list[int], list[float]]:
+    """A phrase's (docnums, scores) from Whoosh's own positional matcher."""
+    matcher = phrase.matcher(kb.searcher())
+    ids, scores = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        scores.append(matcher.score())
+        matcher.next()
+    return ids, scores
+
+
+def assert_phrases_equal_whoosh(build_dir) -> int:
+    """Phrases of words that follow one another in the sections (and of words in other
+    orders and gaps), in both fields, slop 1 and 5, boost 1 and not: stored == Whoosh.
+    Returns how many of them matched a document."""
+    from whoosh.query import Phrase
+
+    kb = KnowledgeBase(build_dir)
+    try:
+        ranker = kb._ranker()
+        forward = kb.feedback.analysis.forward
+        phrases = set()
+        for row in range(len(forward)):
+            terms = [forward.terms[t] for t in forward.row(row)[0][:60]]
+            for i in range(len(terms) - 3):
+                phrases.add((terms[i], terms[i + 1]))
+                phrases.add((terms[i + 1], terms[i]))
+                phrases.add((terms[i], terms[i + 3]))
+                phrases.add((terms[i], terms[i + 1], terms[i + 2]))
+                phrases.add((terms[i], terms[i + 2], terms[i + 3]))
+        matched = 0
+        for words in sorted(phrases):
+            for field in ("title", "body"):
+                for slop, boost in ((1, 1.0), (5, 2.5)):
+                    phrase = Phrase(field, list(words), slop=slop, boost=boost)
+                    docnums, scores = ranker._stored_phrase(phrase)
+                    ids, expected = whoosh_phrase(kb, phrase)
+                    assert docnums.tolist() == ids, (field, words, slop)
+                    assert scores.tolist() == expected, (field, words, slop)
+                    matched += bool(ids)
+        return matched
+    finally:
+        kb.close()
+
+
+def test_phrases_match_as_whooshs_positional_matcher(index_dir):
+    assert assert_phrases_equal_whoosh(current_build(index_dir)) > 1000
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_phrases_with_hyphens_and_after_an_incremental_build(corpus, tmp_path, incremental):
+    index = tmp_path / "index"
+    build(corpus, index)
+    if incremental:
+        write_article(
+            corpus, "dbt.md", "## Phone coaching\n\nSelf-harm urges: phone coaching, coaching.\n"
+        )
+        build(corpus, index)
+    assert assert_phrases_equal_whoosh(current_build(index)) > 10
 
 
 def test_search_answers_alike_with_and_without_stored_postings(corpus, tmp_path):
@@ -200,9 +269,16 @@ def test_a_build_without_the_files_reads_whooshs_postings(corpus, tmp_path):
         kb.close()
 
 
-def test_damaged_postings_stop_opening_with_a_clear_error(corpus, tmp_path):
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "another length"])
+def test_damaged_postings_stop_opening_with_a_clear_error(corpus, tmp_path, damage):
     index = tmp_path / "index"
     build(corpus, index)
-    (current_build(index) / FILES[1]).write_bytes(b"not an array")
+    path = current_build(index) / "postings-body-rows.npy"
+    if damage == "garbage":
+        path.write_bytes(b"not an array")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:-4])
+    else:
+        np.save(path, np.zeros(3, dtype=np.int32))
     with pytest.raises(IndexNotFound, match="unreadable postings"):
         KnowledgeBase(current_build(index))

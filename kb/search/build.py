@@ -16,7 +16,14 @@ from whoosh.query import NullQuery
 
 from kb.errors import ArticleNotFound, SectionNotFound, TopicNotFound
 from kb.forward import read_forward
-from kb.index import IndexNotFound, read_build, read_stems, read_taxonomy, read_vocabulary
+from kb.index import (
+    OWN_FILES,
+    IndexNotFound,
+    read_build,
+    read_stems,
+    read_taxonomy,
+    read_vocabulary,
+)
 from kb.models import Article, Hit, SearchResults, Section, Suggestion
 from kb.postings import StoredPostings, read_postings_store
 from kb.safety import CrisisSettings, crisis_notices
@@ -56,9 +63,12 @@ class KnowledgeBase:
     ):
         self.build_dir = Path(build_dir)
         self.ix, articles, self.meta = open_build(self.build_dir)
-        # Every file of the build as opened: if one goes away (the index directory removed
-        # or moved while serving), `check_files` says so and requests get a clear 503.
-        self._files = tuple(sorted(p for p in self.build_dir.iterdir() if p.is_file()))
+        # Whoosh's files of the build: if one goes away (the index directory removed or
+        # moved while serving), `check_files` says so and requests get a clear 503. kb's own
+        # files are read or mapped here, once, so a request never opens them again.
+        self._files = tuple(
+            sorted(p for p in self.build_dir.iterdir() if p.is_file() and p.name not in OWN_FILES)
+        )
         self.version: str = self.meta["build"]
         self.built_at: str = self.meta["built_at"]
         self.articles: dict[str, Article] = {a.slug: a for a in articles}
@@ -100,7 +110,7 @@ class KnowledgeBase:
                 ) from exc
             if stored is not None:
                 boosts = {f: self.ix.schema[f].format.field_boost for f in stored.fields}
-                self._stored = StoredPostings(stored, forward.number, rows, boosts)
+                self._stored = StoredPostings(stored, forward, rows, boosts)
         analysis = SectionAnalysis(memo, self.documents.section, forward, rows)
         self.feedback = Feedback(analysis)
         self.sentence_match = SentenceMatch(analysis)

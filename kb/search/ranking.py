@@ -131,6 +131,15 @@ def _add_list(scores: np.ndarray, ids: np.ndarray, contributions: np.ndarray, fa
     scores[ids] += contributions if factor == 1.0 else factor * contributions
 
 
+def _tree_sum(parts: list[np.ndarray]) -> np.ndarray:
+    """The sum of `parts` as Whoosh adds its matchers' scores: halves, recursively
+    (whoosh.util.make_binary_tree), so the floating-point sums are the same."""
+    if len(parts) == 1:
+        return parts[0]
+    half = len(parts) // 2
+    return _tree_sum(parts[:half]) + _tree_sum(parts[half:])
+
+
 def _posting_count(postings: Postings) -> int:
     return len(postings[0]) + 1  # + 1: a term in no document still takes an entry
 
@@ -215,17 +224,38 @@ class Ranker:
         cached = self._postings.get(key)
         if cached is not None:
             return cached
-        ids: list[int] = []
-        contributions: list[float] = []
-        if self._may_co_occur(phrase):  # else no document has all the words: skip Whoosh
-            matcher = phrase.matcher(self.searcher)
-            while matcher.is_active():
-                ids.append(matcher.id())
-                contributions.append(matcher.score())
-                matcher.next()
-        cached = (np.array(ids, dtype=np.intp), np.array(contributions, dtype=np.float64))
+        if self.stored is not None and phrase.fieldname in self.stored and phrase.words:
+            cached = self._stored_phrase(phrase)
+        else:
+            ids: list[int] = []
+            contributions: list[float] = []
+            if self._may_co_occur(phrase):  # else no document has all the words: skip Whoosh
+                matcher = phrase.matcher(self.searcher)
+                while matcher.is_active():
+                    ids.append(matcher.id())
+                    contributions.append(matcher.score())
+                    matcher.next()
+            cached = (np.array(ids, dtype=np.intp), np.array(contributions, dtype=np.float64))
         cache.store(self._postings, key, cached)
         return cached
+
+    def _stored_phrase(self, phrase: Phrase) -> Postings:
+        """What Whoosh's phrase matcher gives, from the build's postings and positions
+        (kb.postings): the documents holding every word (intersecting their postings)
+        where the words follow one another within the slop, each scored as Whoosh's
+        intersection of the words' term matchers scores it (their BM25 scores added as
+        a binary tree of pairs), times the phrase's boost."""
+        lists = [self.posting_list(phrase.fieldname, word) for word in phrase.words]
+        common = min((ids for ids, _scores in lists), key=len)
+        for ids, _scores in lists:
+            if not common.size:
+                break
+            common = np.intersect1d(common, ids, assume_unique=True)
+        docnums = self.stored.phrase(phrase.fieldname, phrase.words, common, phrase.slop)
+        scores = _tree_sum([s[np.searchsorted(ids, docnums)] for ids, s in lists])
+        if phrase.boost != 1.0:
+            scores = scores * phrase.boost
+        return docnums, scores
 
     def _may_co_occur(self, phrase: Phrase) -> bool:
         """Whether some document holds every word of the phrase (from cached postings)."""
