@@ -4,6 +4,7 @@
     python benchmarks/search_stages.py                       # the shipped corpus
     python benchmarks/search_stages.py --corpus benchmarks/work/scale/1x/corpus
     python benchmarks/search_stages.py --queries scale       # scale.py's cold test queries
+    python benchmarks/search_stages.py --queries scale --slowest 0.1   # and the slowest 10%
 
 The corpus is built with `kb build` into a temporary index (or --index names a built
 one). Each query goes through KnowledgeBase.search (the API's call: parsing, ranking,
@@ -78,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, help="an index directory built already")
     parser.add_argument("--queries", choices=("long-tail", "scale"), default="long-tail")
     parser.add_argument("--warmup", type=int, default=1000, help="long-tail queries untimed")
+    parser.add_argument(
+        "--slowest",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="also show the stages of the slowest searches, e.g. 0.1 for the slowest 10%%",
+    )
     args = parser.parse_args(argv)
 
     from kb.index import current_build
@@ -102,14 +110,30 @@ def main(argv: list[str] | None = None) -> int:
         totals: dict[str, float] = {}
         for owner, name, label in stages():
             timed(totals, owner, name, label)
+        per_search = []  # (ms, the stages' seconds) of each search
         for text in timed_queries:
+            before = dict(totals)
+            started = time.perf_counter()
             kb.search(text)
+            elapsed = (time.perf_counter() - started) * 1000
+            per_search.append((elapsed, {k: v - before.get(k, 0.0) for k, v in totals.items()}))
         n = len(timed_queries)
+        times = sorted(ms for ms, _stages in per_search)
+        p50, p95 = times[n // 2], times[min(n - 1, int(n * 0.95))]
         print(f"{kb.section_count():,} sections, {n:,} {args.queries} queries timed")
-        print(f"{'stage':42s} {'ms per search':>14s}")
+        print(f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (wall clock, stages timed)")
+        slowest = sorted(per_search, key=lambda item: item[0])[n - max(1, int(n * args.slowest)) :]
+        heading = f"{'stage':42s} {'ms per search':>14s}"
+        if args.slowest:
+            heading += f" {f'slowest {len(slowest)}':>14s}"
+        print(heading)
         for owner, name, label in stages():
             if hasattr(owner, name):
-                print(f"{label:42s} {totals.get(label, 0.0) / n * 1000:14.3f}")
+                line = f"{label:42s} {totals.get(label, 0.0) / n * 1000:14.3f}"
+                if args.slowest:
+                    mean = sum(st.get(label, 0.0) for _ms, st in slowest) / len(slowest)
+                    line += f" {mean * 1000:14.3f}"
+                print(line)
         kb.close()
     return 0
 
