@@ -134,9 +134,20 @@ class MemoAnalyzer:
         """Complete columns() where `whole` had no text: analyse the word; a word of
         several tokens (or of a part) replaces its entry with its tokens (in place)."""
         table = self._table(removestops, mode)
+        simple = self._simple
         several: list[tuple[int, list[tuple]]] = []
         for i in [i for i, text in enumerate(texts) if text is None]:
             word = words[i]
+            if simple is not None and is_simple_word(word):
+                # One token spanning the word, unless it is a stop word being removed.
+                analysed = simple(word, removestops)
+                if analysed:
+                    texts[i] = analysed[0][0]
+                    if len(whole) < cache.WORDS:
+                        whole[word] = texts[i]
+                else:
+                    several.append((i, []))
+                continue
             tokens = table.get(word)
             if tokens is None:
                 tokens = self._analyze(word, removestops, mode, table)
