@@ -93,24 +93,13 @@ class KnowledgeBase:
             self._reader,
         )
         self.documents = DocumentTable(reader, self.sections, self.articles, self.taxonomy)
-        try:
-            forward = read_forward(self.build_dir)
-        except (OSError, ValueError) as exc:
-            raise IndexNotFound(
-                f"index build {self.build_dir} has unreadable section terms ({exc}): run `kb build`"
-            ) from exc
+        forward = self._read_own(read_forward, "section terms")
         rows = self._forward_rows() if forward is not None else None
         self._stored = None
-        if rows is not None:
-            try:
-                stored = read_postings_store(self.build_dir)
-            except (OSError, ValueError) as exc:
-                raise IndexNotFound(
-                    f"index build {self.build_dir} has unreadable postings ({exc}): run `kb build`"
-                ) from exc
-            if stored is not None:
-                boosts = {f: self.ix.schema[f].format.field_boost for f in stored.fields}
-                self._stored = StoredPostings(stored, forward, rows, boosts)
+        stored = self._read_own(read_postings_store, "postings") if rows is not None else None
+        if stored is not None:
+            boosts = {f: self.ix.schema[f].format.field_boost for f in stored.fields}
+            self._stored = StoredPostings(stored, forward, rows, boosts)
         analysis = SectionAnalysis(memo, self.documents.section, forward, rows)
         self.feedback = Feedback(analysis)
         self.sentence_match = SentenceMatch(analysis)
@@ -120,6 +109,16 @@ class KnowledgeBase:
         self.related_sections = RelatedSections(self.searcher, self.sections)
 
     # -- plumbing ----------------------------------------------------------------------
+
+    def _read_own(self, read, what: str):
+        """read(build directory), one of kb's own files of the build (None: a build made
+        without them); IndexNotFound if they cannot be read."""
+        try:
+            return read(self.build_dir)
+        except (OSError, ValueError) as exc:
+            raise IndexNotFound(
+                f"index build {self.build_dir} has unreadable {what} ({exc}): run `kb build`"
+            ) from exc
 
     def _forward_rows(self) -> np.ndarray:
         """Each docnum's row in the build's kb.forward arrays (sections in corpus.json's
