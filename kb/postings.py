@@ -253,9 +253,7 @@ class StoredPostings:
 
     def __init__(self, postings: TermPostings, forward: Forward, row_of: np.ndarray, boosts):
         self.postings = postings
-        self.forward = forward
         self.number = forward.number
-        self.row_of = row_of
         self.boosts = boosts
         live = np.flatnonzero(row_of >= 0)
         self.docnum_of_row = np.empty(len(forward), dtype=np.intp)

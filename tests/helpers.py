@@ -7,6 +7,19 @@ import subprocess
 from pathlib import Path
 
 
+def cli_build(corpus, index, *extra: str) -> str:
+    """`kb build` as people run it (in-process, through click); its summary line."""
+    from click.testing import CliRunner
+
+    from kb.cli import main
+
+    result = CliRunner().invoke(
+        main, ["build", "--corpus", str(corpus), "--index", str(index), *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
 def write_article(directory: Path, name: str, body: str, **front) -> Path:
     """Write a small corpus file; front-matter defaults make a valid article."""
     import yaml

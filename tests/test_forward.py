@@ -12,17 +12,15 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from kb.analysis import WORD_RE, default_analyzer
-from kb.cli import main
 from kb.corpus import load_corpus
 from kb.forward import FILES, TOKENS_FILE, read_forward, section_terms
 from kb.index import STEMS_FILE, IndexNotFound, build_index, current_build, previous_build
 from kb.search import KnowledgeBase
 from kb.search.memo import MemoAnalyzer
 from kb.taxonomy import load_taxonomy
-from tests.helpers import write_article
+from tests.helpers import cli_build, write_article
 
 TRICKY = (
     "## The-End\n\nI'm self-harming. Don't stop! Patient's carers' co-occurring worries?\n\n"
@@ -32,15 +30,6 @@ TRICKY = (
     "## Notes\n\nThe. The. Sleep is long... and sleep again?! Yes.\n"
     "Tabs.\tAfter a tab; e.g. this, a.b c, x?!y and end!\n\n   indented \u2014 next.\r\nLast\n"
 )
-
-
-def build(corpus, index, *extra: str) -> str:
-    """`kb build` as people run it; its summary line."""
-    result = CliRunner().invoke(
-        main, ["build", "--corpus", str(corpus), "--index", str(index), *extra]
-    )
-    assert result.exit_code == 0, result.output
-    return result.stdout.strip().splitlines()[-1]
 
 
 def forward_by_section(build_dir) -> dict[str, tuple[list[str], list[int]]]:
@@ -122,7 +111,7 @@ def test_search_reads_the_stored_terms_and_answers_as_analysing(index_dir):
 @pytest.mark.parametrize("change", ["edit", "add", "delete", "rename"])
 def test_an_incremental_build_stores_what_a_full_build_does(corpus, tmp_path, change):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     if change == "edit":
         write_article(corpus, "dbt.md", "## Skills\n\nDistress tolerance. Self-soothing!\n")
     elif change == "add":
@@ -131,16 +120,16 @@ def test_an_incremental_build_stores_what_a_full_build_does(corpus, tmp_path, ch
         (corpus / "sleep.md").unlink()
     else:
         (corpus / "sleep.md").rename(corpus / "rest.md")
-    assert ": updated " in build(corpus, index)  # incremental
+    assert ": updated " in cli_build(corpus, index)  # incremental
     full = tmp_path / "full"
-    build(corpus, full, "--full")
+    cli_build(corpus, full, "--full")
     assert forward_by_section(current_build(index)) == forward_by_section(current_build(full))
     assert forward_by_section(current_build(index)) == analysed(load_corpus(corpus))
 
 
 def test_a_build_without_stored_terms_is_rebuilt_in_full(corpus, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     assert previous_build(index, load_taxonomy()) is not None
     (current_build(index) / TOKENS_FILE).unlink()
     assert previous_build(index, load_taxonomy()) is None

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from kb.cli import main
 from kb.index import BUILDS_DIR, META_FILE, SNAPSHOT_FILE, current_build
 from kb.search import KnowledgeBase
-from tests.helpers import write_article
+from tests.helpers import cli_build, write_article
 
 
 @pytest.fixture
@@ -28,14 +28,6 @@ def corpus(tmp_path):
     )
     write_article(corpus, "sleep.md", "## Rest\n\nSleep hygiene and insomnia.\n")
     return corpus
-
-
-def build(corpus, index, *extra: str) -> str:
-    result = CliRunner().invoke(
-        main, ["build", "--corpus", str(corpus), "--index", str(index), *extra]
-    )
-    assert result.exit_code == 0, result.output
-    return result.stdout.strip().splitlines()[-1]
 
 
 def ids(index, query: str) -> list[str]:
@@ -53,9 +45,9 @@ def snapshot(index) -> dict[str, dict]:
 
 def test_first_build_is_full_and_an_unchanged_corpus_updates_nothing(corpus, tmp_path):
     index = tmp_path / "index"
-    assert ": 3 articles, 3 sections" in build(corpus, index)
+    assert ": 3 articles, 3 sections" in cli_build(corpus, index)
     first = current_build(index)
-    line = build(corpus, index)
+    line = cli_build(corpus, index)
     assert ": updated 0 of 3 articles, 3 sections" in line
     # Still a new, complete build switched in atomically.
     assert current_build(index) != first
@@ -66,9 +58,9 @@ def test_first_build_is_full_and_an_unchanged_corpus_updates_nothing(corpus, tmp
 
 def test_edit_one_article(corpus, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     write_article(corpus, "sleep.md", "## Rest\n\nTelehealth appointments at night.\n")
-    assert ": updated 1 of 3 articles" in build(corpus, index)
+    assert ": updated 1 of 3 articles" in cli_build(corpus, index)
     assert ids(index, "telehealth") == ["sleep:rest"]
     assert ids(index, "insomnia") == []  # the old text is gone from the index
     assert ids(index, "skills") == ["dbt:skills"]  # the others are still there
@@ -77,18 +69,18 @@ def test_edit_one_article(corpus, tmp_path):
 
 def test_add_an_article(corpus, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     write_article(corpus, "grief.md", "## Loss\n\nBereavement support groups.\n", title="Grief")
-    assert ": updated 1 of 4 articles, 4 sections" in build(corpus, index)
+    assert ": updated 1 of 4 articles, 4 sections" in cli_build(corpus, index)
     assert ids(index, "bereavement") == ["grief:loss"]
     assert set(snapshot(index)) == {"dbt", "mbt", "sleep", "grief"}
 
 
 def test_delete_an_article(corpus, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     (corpus / "sleep.md").unlink()
-    assert ": updated 0 of 2 articles, 2 sections" in build(corpus, index)
+    assert ": updated 0 of 2 articles, 2 sections" in cli_build(corpus, index)
     assert ids(index, "insomnia") == []
     assert set(snapshot(index)) == {"dbt", "mbt"}
     kb = KnowledgeBase(current_build(index))
@@ -101,25 +93,25 @@ def test_delete_an_article(corpus, tmp_path):
 
 def test_rename_an_article_file_keeps_one_copy(corpus, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     (corpus / "sleep.md").rename(corpus / "sleep-well.md")  # same slug, new file name
-    assert ": updated 1 of 3 articles" in build(corpus, index)
+    assert ": updated 1 of 3 articles" in cli_build(corpus, index)
     assert ids(index, "insomnia") == ["sleep:rest"]  # once, not twice
     # A new slug too: the old article and its sections are gone.
     write_article(corpus, "sleep-well.md", "## Rest\n\nSleep hygiene and insomnia.\n", slug="rest")
-    build(corpus, index)
+    cli_build(corpus, index)
     assert ids(index, "insomnia") == ["rest:rest"]
     assert set(snapshot(index)) == {"dbt", "mbt", "rest"}
 
 
 def test_an_incremental_build_answers_like_a_full_one(corpus, tmp_path):
     index, full = tmp_path / "index", tmp_path / "full"
-    build(corpus, index)
+    cli_build(corpus, index)
     write_article(corpus, "mbt.md", "## Mentalizing\n\nMentalization helps families and skills.\n")
     write_article(corpus, "dbt2.md", "## More skills\n\nDistress tolerance skills.\n")
     (corpus / "sleep.md").unlink()
-    assert "updated 2 of 3" in build(corpus, index)
-    assert ": 3 articles" in build(corpus, full, "--full")
+    assert "updated 2 of 3" in cli_build(corpus, index)
+    assert ": 3 articles" in cli_build(corpus, full, "--full")
     for query in ("skills", "families", "mentalization", "distress tolerance", "insomnia"):
         assert sorted(ids(index, query)) == sorted(ids(full, query)), query
     assert snapshot(index) == snapshot(full)
@@ -127,8 +119,8 @@ def test_an_incremental_build_answers_like_a_full_one(corpus, tmp_path):
 
 def test_full_flag_and_a_new_taxonomy_index_everything(corpus, tmp_path, monkeypatch):
     index = tmp_path / "index"
-    build(corpus, index)
-    assert ": 3 articles" in build(corpus, index, "--full")
+    cli_build(corpus, index)
+    assert ": 3 articles" in cli_build(corpus, index, "--full")
     # Another taxonomy analyses text differently: the next build starts over by itself.
     import yaml
 
@@ -139,13 +131,13 @@ def test_full_flag_and_a_new_taxonomy_index_everything(corpus, tmp_path, monkeyp
     taxonomy = tmp_path / "taxonomy.yaml"
     taxonomy.write_text(yaml.safe_dump(data), encoding="utf-8")
     monkeypatch.setenv("KB_TAXONOMY", str(taxonomy))
-    assert ": 3 articles" in build(corpus, index)
-    assert ": updated 0 of 3" in build(corpus, index)
+    assert ": 3 articles" in cli_build(corpus, index)
+    assert ": updated 0 of 3" in cli_build(corpus, index)
 
 
 def test_a_bad_file_stops_an_incremental_build_and_leaves_the_live_one(corpus, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     live = current_build(index)
     write_article(corpus, "bad.md", "## Empty\n")
     result = CliRunner().invoke(main, ["build", "--corpus", str(corpus), "--index", str(index)])
@@ -156,7 +148,7 @@ def test_a_bad_file_stops_an_incremental_build_and_leaves_the_live_one(corpus, t
 
 def test_a_crash_mid_build_leaves_the_live_build_whole(corpus, tmp_path, monkeypatch):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     live = current_build(index)
     files = {p.name: p.read_bytes() for p in live.iterdir() if p.is_file()}
     write_article(corpus, "sleep.md", "## Rest\n\nTelehealth appointments at night.\n")
@@ -175,7 +167,7 @@ def test_a_crash_mid_build_leaves_the_live_build_whole(corpus, tmp_path, monkeyp
     assert {p.name: p.read_bytes() for p in live.iterdir() if p.is_file()} == files
     assert ids(index, "insomnia") == ["sleep:rest"]
     monkeypatch.undo()
-    assert ": updated 1 of 3" in build(corpus, index)
+    assert ": updated 1 of 3" in cli_build(corpus, index)
     assert ids(index, "telehealth") == ["sleep:rest"]
 
 
@@ -196,7 +188,7 @@ def test_indexing_in_several_processes_builds_the_same_index(corpus, tmp_path):
         assert (one / name).read_text() == (two / name).read_text()
     # And an incremental build on top of a multi-segment one.
     write_article(corpus, "extra-3.md", "## Part 3\n\nTelehealth now.\n")
-    assert ": updated 1 of 15" in build(corpus, tmp_path / "two")
+    assert ": updated 1 of 15" in cli_build(corpus, tmp_path / "two")
     assert ids(tmp_path / "two", "telehealth") == ["extra-3:part-3"]
     assert "extra-3:part-3" not in ids(tmp_path / "two", "group skills session")
     assert len(ids(tmp_path / "two", "group skills session")) == 12  # 11 extras, dbt
@@ -204,9 +196,9 @@ def test_indexing_in_several_processes_builds_the_same_index(corpus, tmp_path):
 
 def test_a_build_made_by_another_whoosh_is_not_updated_in_place(corpus, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     meta_file = current_build(index) / META_FILE
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     meta["whoosh"] = "5.4.0"  # e.g. a fork whose segment files this Whoosh cannot read
     meta_file.write_text(json.dumps(meta), encoding="utf-8")
-    assert ": 3 articles" in build(corpus, index)
+    assert ": 3 articles" in cli_build(corpus, index)

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from kb.cli import main
 from kb.corpus import load_corpus
 from kb.forward import Forward, read_forward
 from kb.index import IndexNotFound, build_index, current_build
 from kb.postings import FILES, invert, read_postings_store, update
 from kb.search import KnowledgeBase
 from kb.search.ranking import read_postings
-from tests.helpers import write_article
+from tests.helpers import cli_build, write_article
 
 QUERIES = (
     "dialectical behavior therapy",
@@ -27,13 +25,6 @@ QUERIES = (
     '"phone coaching"',
     "self-harm skills sleep",
 )
-
-
-def build(corpus, index, *extra: str) -> None:
-    result = CliRunner().invoke(
-        main, ["build", "--corpus", str(corpus), "--index", str(index), *extra]
-    )
-    assert result.exit_code == 0, result.output
 
 
 def whoosh_weights(reader, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +107,7 @@ def test_incremental_builds_store_whooshs_postings(corpus, tmp_path, change):
     """After an incremental build Whoosh has deleted and appended documents: the stored
     rows map to those docnums (out of row order) and still read exactly as Whoosh."""
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     if change == "edit":
         write_article(corpus, "dbt.md", "## Skills\n\nDistress tolerance skills. Skills!\n")
     elif change == "add":
@@ -125,7 +116,7 @@ def test_incremental_builds_store_whooshs_postings(corpus, tmp_path, change):
         (corpus / "sleep.md").unlink()
     else:
         (corpus / "dbt.md").rename(corpus / "zz-dbt.md")
-    build(corpus, index)
+    cli_build(corpus, index)
     assert assert_stored_equal_whoosh(current_build(index))
     # The previous build's postings were updated, not inverted again: the same arrays.
     assert_same(
@@ -227,20 +218,20 @@ def test_phrases_match_as_whooshs_positional_matcher(index_dir):
 @pytest.mark.parametrize("incremental", [False, True])
 def test_phrases_with_hyphens_and_after_an_incremental_build(corpus, tmp_path, incremental):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     if incremental:
         write_article(
             corpus, "dbt.md", "## Phone coaching\n\nSelf-harm urges: phone coaching, coaching.\n"
         )
-        build(corpus, index)
+        cli_build(corpus, index)
     assert assert_phrases_equal_whoosh(current_build(index)) > 10
 
 
 def test_search_answers_alike_with_and_without_stored_postings(corpus, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     write_article(corpus, "dbt.md", "## Skills\n\nDialectical behavior therapy; phone coaching.\n")
-    build(corpus, index)  # incremental: docnums out of row order
+    cli_build(corpus, index)  # incremental: docnums out of row order
     stored, whoosh = (KnowledgeBase(current_build(index)) for _ in range(2))
     whoosh._stored = None  # every posting from Whoosh, as a build without the files
     try:
@@ -258,7 +249,7 @@ def test_search_answers_alike_with_and_without_stored_postings(corpus, tmp_path)
 
 def test_a_build_without_the_files_reads_whooshs_postings(corpus, tmp_path):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     for name in FILES:
         (current_build(index) / name).unlink()
     kb = KnowledgeBase(current_build(index))
@@ -272,7 +263,7 @@ def test_a_build_without_the_files_reads_whooshs_postings(corpus, tmp_path):
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "another length"])
 def test_damaged_postings_stop_opening_with_a_clear_error(corpus, tmp_path, damage):
     index = tmp_path / "index"
-    build(corpus, index)
+    cli_build(corpus, index)
     path = current_build(index) / "postings-body-rows.npy"
     if damage == "garbage":
         path.write_bytes(b"not an array")

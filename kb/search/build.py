@@ -40,7 +40,7 @@ from kb.search.ranking import (
     weighting,
 )
 from kb.search.related import RelatedSections
-from kb.search.settings import RankingSettings
+from kb.search.settings import TEXT_FIELDS, RankingSettings
 from kb.search.snippets import SNIPPET_MAXCHARS, Snippets
 from kb.search.spelling import SpellingCorrector, Vocabulary
 from kb.search.suggest import Suggester
@@ -95,11 +95,9 @@ class KnowledgeBase:
         self.documents = DocumentTable(reader, self.sections, self.articles, self.taxonomy)
         forward = self._read_own(read_forward, "section terms")
         rows = self._forward_rows() if forward is not None else None
-        self._stored = None
         stored = self._read_own(read_postings_store, "postings") if rows is not None else None
-        if stored is not None:
-            boosts = {f: self.ix.schema[f].format.field_boost for f in stored.fields}
-            self._stored = StoredPostings(stored, forward, rows, boosts)
+        boosts = {f: self.ix.schema[f].format.field_boost for f in TEXT_FIELDS}
+        self._stored = StoredPostings(stored, forward, rows, boosts) if stored is not None else None
         analysis = SectionAnalysis(memo, self.documents.section, forward, rows)
         self.feedback = Feedback(analysis)
         self.sentence_match = SentenceMatch(analysis)

@@ -139,24 +139,22 @@ class MemoAnalyzer:
         for i in [i for i, text in enumerate(texts) if text is None]:
             word = words[i]
             if simple is not None and is_simple_word(word):
-                # One token spanning the word, unless it is a stop word being removed.
+                # One token spanning the word, or none: a stop word being removed.
                 analysed = simple(word, removestops)
-                if analysed:
-                    texts[i] = analysed[0][0]
-                    if len(whole) < cache.WORDS:
-                        whole[word] = texts[i]
-                else:
-                    several.append((i, []))
-                continue
-            tokens = table.get(word)
-            if tokens is None:
-                tokens = self._analyze(word, removestops, mode, table)
-            if len(tokens) == 1 and tokens[0][1] == 0 and tokens[0][2] == len(word):
-                texts[i] = tokens[0][0]
-                if len(whole) < cache.WORDS:
-                    whole[word] = texts[i]
+                tokens: list[tuple] = []
+                text = analysed[0][0] if analysed else None
             else:
+                tokens = table.get(word)
+                if tokens is None:
+                    tokens = self._analyze(word, removestops, mode, table)
+                spans = len(tokens) == 1 and tokens[0][1] == 0 and tokens[0][2] == len(word)
+                text = tokens[0][0] if spans else None
+            if text is None:
                 several.append((i, tokens))
+            else:
+                texts[i] = text
+                if len(whole) < cache.WORDS:
+                    whole[word] = text
         for i, tokens in reversed(several):  # from the end, so earlier indexes hold
             offset = starts[i]
             texts[i : i + 1] = [text for text, _s, _e, _stop in tokens]

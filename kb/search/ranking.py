@@ -246,11 +246,7 @@ class Ranker:
         intersection of the words' term matchers scores it (their BM25 scores added as
         a binary tree of pairs), times the phrase's boost."""
         lists = [self.posting_list(phrase.fieldname, word) for word in phrase.words]
-        common = min((ids for ids, _scores in lists), key=len)
-        for ids, _scores in lists:
-            if not common.size:
-                break
-            common = np.intersect1d(common, ids, assume_unique=True)
+        common = self._holding_all(phrase)
         docnums = self.stored.phrase(phrase.fieldname, phrase.words, common, phrase.slop)
         scores = _tree_sum([s[np.searchsorted(ids, docnums)] for ids, s in lists])
         if phrase.boost != 1.0:
@@ -261,15 +257,20 @@ class Ranker:
         """Whether some document holds every word of the phrase (from cached postings)."""
         if phrase.fieldname not in TEXT_FIELDS:
             return True
+        return bool(self._holding_all(phrase).size)
+
+    def _holding_all(self, phrase: Phrase) -> np.ndarray:
+        """The docnums (ascending) whose field holds every word of the phrase: the words'
+        cached postings intersected, the shortest first."""
         lists = sorted((self.posting_list(phrase.fieldname, w)[0] for w in phrase.words), key=len)
         if not lists:
-            return False
+            return np.empty(0, dtype=np.intp)
         common = lists[0]
         for ids in lists[1:]:
             if not common.size:
                 break
             common = np.intersect1d(common, ids, assume_unique=True)
-        return bool(common.size)
+        return common
 
     def accumulate(self, query, boost: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """(score per docnum, matched per docnum): dense arrays of the query's scores."""
