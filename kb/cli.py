@@ -293,8 +293,16 @@ def build_from_corpus(
     Unless `full`, a build starts from the live one when it can (kb.index.previous_build):
     only files whose content digest changed are read and indexed again. With
     `show_progress`, each phase (reading, indexing, committing, writing the build) is
-    reported on stderr as it starts and ends.
+    reported on stderr as it starts and ends. The cyclic garbage collector is off
+    meanwhile (kb.workers.collector_paused).
     """
+    from kb.workers import collector_paused
+
+    with collector_paused():
+        return _build_from_corpus(corpus_dir, index_dir, show_progress, full)
+
+
+def _build_from_corpus(corpus_dir: str, index_dir: str, show_progress: bool, full: bool) -> str:
     from kb.corpus import CorpusError, file_digests, load_corpus
     from kb.index import build_index, previous_build
 

@@ -27,6 +27,7 @@ paragraphs is best described by the article's own title.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -119,9 +120,13 @@ def count_words(text: str) -> int:
     return len(WORD_RE.findall(text))
 
 
-def _by_name(path: Path) -> str:
-    """Sort key of a corpus file: its name (one directory; much cheaper than Path order)."""
-    return path.name
+def _corpus_entries(corpus_dir: Path) -> list[os.DirEntry]:
+    """The corpus's ``*.md`` files (not directories), sorted by name, from one os.scandir:
+    a 10k-file corpus is listed and stat-ed in about a third of Path.glob's and
+    Path.stat's time."""
+    with os.scandir(corpus_dir) as entries:
+        files = [e for e in entries if e.name.endswith(".md") and e.is_file()]
+    return sorted(files, key=lambda e: e.name)
 
 
 def file_digests(
@@ -143,16 +148,17 @@ def file_digests(
     known = known or {}
     settled = time.time_ns() - 1_000_000_000
     digests = {}
-    for path in sorted(corpus_dir.glob("*.md"), key=_by_name):
-        status = path.stat()
-        previous = known.get(path.name)
+    for entry in _corpus_entries(corpus_dir):
+        status, name = entry.stat(), entry.name
+        previous = known.get(name)
         if previous is not None and tuple(previous[:2]) == (status.st_size, status.st_mtime_ns):
             digest = previous[2]
         else:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        digests[path.name] = digest
+            with open(entry.path, "rb") as file:
+                digest = hashlib.sha256(file.read()).hexdigest()
+        digests[name] = digest
         if stats is not None and status.st_mtime_ns < settled:
-            stats[path.name] = (status.st_size, status.st_mtime_ns, digest)
+            stats[name] = (status.st_size, status.st_mtime_ns, digest)
     return digests
 
 
@@ -184,8 +190,8 @@ def load_corpus(
     if not corpus_dir.is_dir():
         raise CorpusError(corpus_dir, 0, "corpus directory does not exist")
     reuse = reuse or {}
-    paths = sorted(corpus_dir.glob("*.md"), key=_by_name)
-    todo = [path for path in paths if path.name not in reuse]
+    entries = _corpus_entries(corpus_dir)
+    todo = [Path(entry.path) for entry in entries if entry.name not in reuse]
     procs = process_count(len(todo), PARALLEL_MIN_FILES, workers)
     if procs > 1:
         parsed = _load_in_parallel(todo, taxonomy, procs, progress)
@@ -193,21 +199,21 @@ def load_corpus(
         parsed = {}
     articles: list[Article] = []
     seen: dict[str, str] = {}
-    for path in paths:
-        known = reuse.get(path.name)
+    for entry in entries:
+        known = reuse.get(entry.name)
         if known is None:
-            article = parsed.get(path.name) or load_article(path, taxonomy)
+            article = parsed.get(entry.name) or load_article(entry.path, taxonomy)
             if progress and procs == 1:
                 progress(1)
         else:
-            article = known if known.path == str(path) else replace(known, path=str(path))
+            article = known if known.path == entry.path else replace(known, path=entry.path)
         if article.slug in seen:
             raise CorpusError(
-                path,
-                _front_matter_line(path, "slug"),
+                entry.path,
+                _front_matter_line(Path(entry.path), "slug"),
                 f"duplicate slug {article.slug!r} (also in {seen[article.slug]})",
             )
-        seen[article.slug] = str(path)
+        seen[article.slug] = entry.path
         articles.append(article)
         if progress and known is not None:
             progress(1)

@@ -290,3 +290,17 @@ def test_reading_in_several_processes_reports_the_first_bad_file(make_article, m
         (make_article.corpus / bad).write_text(GOOD_FRONT + "Intro.\n\n##\n\ntext\n")
     with pytest.raises(CorpusError, match=r"a05.md:9: heading has no text"):
         load_corpus(make_article.corpus, workers=2)
+
+
+def test_the_corpus_is_its_md_files_in_name_order(make_article):
+    from kb.corpus import file_digests
+
+    for name in ("b.md", "a.md", "c.md"):
+        make_article(name, "Text.\n", slug=name[0])
+    (make_article.corpus / "notes.txt").write_text("not an article", encoding="utf-8")
+    (make_article.corpus / "drafts.md").mkdir()  # a directory, whatever its name
+    (make_article.corpus / "drafts.md" / "d.md").write_text("in a subdirectory", encoding="utf-8")
+    assert [a.slug for a in load_corpus(make_article.corpus)] == ["a", "b", "c"]
+    assert list(file_digests(make_article.corpus)) == ["a.md", "b.md", "c.md"]
+    paths = [a.path for a in load_corpus(make_article.corpus, workers=2)]
+    assert paths == [str(make_article.corpus / n) for n in ("a.md", "b.md", "c.md")]

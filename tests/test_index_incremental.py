@@ -171,6 +171,28 @@ def test_a_crash_mid_build_leaves_the_live_build_whole(corpus, tmp_path, monkeyp
     assert ids(index, "telehealth") == ["sleep:rest"]
 
 
+def test_a_build_runs_without_the_cyclic_collector_and_gives_it_back(corpus, tmp_path, monkeypatch):
+    import gc
+
+    import kb.index
+
+    index = tmp_path / "index"
+    seen = []
+    build_index = kb.index.build_index
+
+    def watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return build_index(*args, **kwargs)
+
+    monkeypatch.setattr(kb.index, "build_index", watched)
+    assert gc.isenabled()
+    cli_build(corpus, index)
+    assert seen == [False] and gc.isenabled()
+    write_article(corpus, "bad.md", "## Empty\n")  # a failed build gives it back too
+    result = CliRunner().invoke(main, ["build", "--corpus", str(corpus), "--index", str(index)])
+    assert result.exit_code == 1 and gc.isenabled()
+
+
 def test_indexing_in_several_processes_builds_the_same_index(corpus, tmp_path):
     from kb.corpus import file_digests, load_corpus
     from kb.index import VOCABULARY_FILE, build_index
