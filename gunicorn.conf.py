@@ -26,8 +26,13 @@ preload_app = False
 timeout = 30  # a search never takes seconds; a stuck worker is restarted
 graceful_timeout = 30  # on HUP/TERM, requests in flight may finish
 keepalive = 5
-max_requests = 10000  # recycle workers now and then, staggered
-max_requests_jitter = 1000
+# Recycle workers now and then, staggered: a safety net, not a leak fix (benchmarks/soak.py:
+# RSS grew 1.2% over 10 minutes of mixed traffic and 3 rebuilds without recycling). Each
+# restart boots a worker with cold caches, and at 10,000 requests a saturated 2-core server
+# restarted one every few seconds: single requests waited 170-420 ms behind the boot
+# (benchmarks/load.py, typical queries at 8 connections, p99 166-315 ms).
+max_requests = 200_000
+max_requests_jitter = 20_000
 
 # gunicorn >= 25 opens a control socket for `gunicornc` at ~/.gunicorn/gunicorn.ctl by default:
 # one fixed path per user, so two kb instances on one host (replicas, tests) would take it
