@@ -538,7 +538,7 @@ def main() -> None:
         tantivy_version = metadata.version("tantivy")
     else:
         tantivy_version = None
-        print("tantivy: not installed (pip install -e '.[bench]')")
+        print("tantivy: not installed (pip install -U pip; pip install -e '.[bench]')")
 
     args.work.mkdir(parents=True, exist_ok=True)
     records, notes = base_records(args.fraction, print)
