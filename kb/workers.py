@@ -1,8 +1,10 @@
-"""Processes for the CPU-bound steps of a build (reading the corpus, indexing it).
+"""How a build uses the machine: processes for its CPU-bound steps (reading the corpus,
+indexing it), and Python's cyclic garbage collector paused while it runs.
 
 Python runs one thread at a time, so a build uses one process per core for its big steps:
-`pool` starts them (spawned, never forked: callers may hold threads), and each dies with
-the build (a `kill -9` of `kb build` leaves no process writing on).
+`process_pool` starts them (spawned, never forked: callers may hold threads), and each dies
+with the build (a `kill -9` of `kb build` leaves no process writing on). `collector_paused`
+spares the build the collector's walks over the many objects it holds.
 """
 
 from __future__ import annotations
