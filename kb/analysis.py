@@ -15,7 +15,7 @@ Whoosh's analysis pipeline, so the same `Analyzer` object is what the index stor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from whoosh.analysis import STOP_WORDS as WHOOSH_STOP_WORDS
@@ -204,16 +204,36 @@ def vocabulary_analyzer(spellings: Mapping[str, str] | None = None):
 def vocabulary_words(text: str, spellings: Mapping[str, str] | None = None) -> set[str]:
     """The set of words `vocabulary_analyzer(spellings)` gives for `text`, computed per
     distinct word (a build counts each section's words once, for spelling and completions)."""
-    spellings = spellings or {}
-    words: set[str] = set()
-    tokenizer = HyphenAwareTokenizer(joiner="-")
-    for word in set(WORD_RE.findall(text)):
+    return VocabularyWords(spellings)(WORD_RE.findall(text))
+
+
+class VocabularyWords:
+    """vocabulary_words() of a text given as its words (WORD_RE's matches, in any order,
+    repeats allowed), each distinct word worked out once per instance: a build collects a
+    section's words while it analyses the section (PositionedTerms), instead of scanning
+    its text a second time."""
+
+    def __init__(self, spellings: Mapping[str, str] | None = None):
+        self.spellings = spellings or {}
+        self.tokenizer = HyphenAwareTokenizer(joiner="-")
+        self._parts: dict[str, tuple[str, ...]] = {}
+
+    def __call__(self, words: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        known = self._parts
+        for word in set(words):
+            parts = known.get(word)
+            if parts is None:
+                parts = known[word] = self._word(word)
+            out.update(parts)
+        return out
+
+    def _word(self, word: str) -> tuple[str, ...]:
         if is_simple_word(word):
             parts = [word.lower()]
         else:
-            parts = [t.text.lower() for t in tokenizer(word)]
-        words.update(spellings.get(part, part) for part in parts)
-    return words
+            parts = [t.text.lower() for t in self.tokenizer(word)]
+        return tuple(self.spellings.get(part, part) for part in parts)
 
 
 @lru_cache(maxsize=16)
@@ -376,10 +396,13 @@ class PositionedTerms:
                 kept.extend((term.text, token.pos) for term in self.analyzer(token.text))
         return tuple(kept), width
 
-    def __call__(self, text: str, sentences: list[int] | None = None) -> list[tuple[str, int]]:
+    def __call__(
+        self, text: str, sentences: list[int] | None = None, seen: set[str] | None = None
+    ) -> list[tuple[str, int]]:
         """(term, position) of every term of `text`. With `sentences`, the number of terms
         of each of its sentences that holds one (pieces between SENTENCE_BREAKs) is
-        appended to that list, in order: what kb.forward stores."""
+        appended to that list, in order: what kb.forward stores. With `seen`, the text's
+        words (WORD_RE's matches) are added to that set (see VocabularyWords)."""
         words = self._words
         out: list[tuple[str, int]] = []
         base = 0  # the tokenizer's position at the start of the word
@@ -391,6 +414,9 @@ class PositionedTerms:
             # Breaks are white space and words hold none, so both are what they are apart.
             items = WORD_OR_BREAK_RE.findall(text)
             items.append("")
+        if seen is not None:
+            seen.update(items)
+            seen.discard("")
         before = 0
         for word in items:
             if not word:

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 import whoosh
@@ -40,6 +41,7 @@ from kb.analysis import (
     AnalyzedText,
     PositionedTerms,
     ReplayAnalyzer,
+    VocabularyWords,
     make_analyzer,
     vocabulary_words,
 )
@@ -378,12 +380,13 @@ def _index_articles(
     vocabulary: Counter[str] = Counter()
     with _replaying(writer):
         terms_of = PositionedTerms(writer.schema["body"].analyzer.analyzer, stems)
+        words_of = VocabularyWords(taxonomy.spellings)
         collector = ForwardCollector()
         for article in articles:
             tagged = _index_article(writer, article, taxonomy, terms_of, collector)
-            for section in tagged.sections:
-                vocabulary.update(_section_words(section, taxonomy))
-            snapshot[article.slug] = asdict(tagged)
+            for words in tagged.words:
+                vocabulary.update(words_of(words))
+            snapshot[article.slug] = asdict(tagged.article)
             progress(1)
     return snapshot, vocabulary, (collector.forward(), collector.rows)
 
@@ -501,22 +504,30 @@ class _LengthTable:
         self._reader.close()
 
 
+class _Indexed(NamedTuple):
+    article: Article  # with topics assigned
+    words: list[set[str]]  # each section's words (title and text), for its vocabulary
+
+
 def _index_article(
     writer,
     article: Article,
     taxonomy: Taxonomy,
     terms_of: PositionedTerms,
     collector: ForwardCollector,
-) -> Article:
+) -> _Indexed:
     """Add an article's sections to the writer (and their terms to `collector`); returns
-    the article with topics assigned."""
+    the article with topics assigned, and the words of each section's title and text."""
     sections = []
     analysed = []
+    words = []
     for section in article.sections:
         title_sentences: list[int] = []
         body_sentences: list[int] = []
-        title_terms = terms_of(section.title, title_sentences)
-        body_terms = terms_of(section.text, body_sentences)
+        seen: set[str] = set()
+        title_terms = terms_of(section.title, title_sentences, seen)
+        body_terms = terms_of(section.text, body_sentences, seen)
+        words.append(seen)
         analysed.append(((title_terms, title_sentences), (body_terms, body_sentences)))
         if article.topics is None:  # else the front-matter override is already applied
             topics = assign_topics(section, taxonomy, title_terms, body_terms)
@@ -527,7 +538,7 @@ def _index_article(
         )
         sections.append(section)
     collector.add_article(article.slug, analysed)
-    return replace(article, sections=tuple(sections))
+    return _Indexed(replace(article, sections=tuple(sections)), words)
 
 
 @contextmanager

@@ -74,6 +74,40 @@ def test_positioned_terms_equal_the_analyzer_on_tricky_and_shipped_text(shipped_
             assert sum(sentences) == len(expected) and 0 not in sentences
 
 
+def test_a_sections_vocabulary_from_its_analysis_equals_the_vocabulary_analyzer(
+    shipped_articles,
+):
+    from kb.analysis import (
+        PositionedTerms,
+        VocabularyWords,
+        default_analyzer,
+        vocabulary_analyzer,
+        vocabulary_words,
+    )
+    from kb.taxonomy import load_taxonomy
+
+    spellings = load_taxonomy().spellings
+    assert spellings.get("behaviour") == "behavior"  # British spellings are mapped
+    terms_of = PositionedTerms(default_analyzer())
+    words_of = VocabularyWords(spellings)
+    reference = vocabulary_analyzer(spellings)
+    pairs = [
+        ("Self-harm and state-of-the-art care", "The Behaviour-Therapy; I'm co-occurring."),
+        ("", "the and of"),
+    ]
+    pairs += [(s.title, s.text) for a in shipped_articles for s in a.sections]
+    for _ in range(2):  # words worked out before give the same answer
+        for title, text in pairs:
+            seen: set[str] = set()
+            terms_of(title, [], seen)
+            terms_of(text, [], seen)
+            expected = {t.text for t in reference(f"{title}\n{text}")}
+            assert words_of(seen) == expected == vocabulary_words(f"{title}\n{text}", spellings)
+    seen = set()
+    terms_of("Self-harm", None, seen)  # a title: no sentences asked for
+    assert seen == {"Self-harm"} and words_of(seen) == {"self", "harm", "self-harm"}
+
+
 def test_simple_word_analysis_equals_the_analyzer(shipped_articles):
     from kb.analysis import (
         WORD_RE,
