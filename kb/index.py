@@ -63,10 +63,13 @@ TITLE_BOOST = 2.0
 BREADCRUMB_BOOST = 0.5
 # What a build stores and how it analyses: a build of another format is never updated in
 # place by an incremental build (the next build is a full one).
-BUILD_FORMAT = 2
+BUILD_FORMAT = 3
+# From this format on, the title and body postings are only kb's own (kb.postings): Whoosh
+# indexes the other fields, and kb.search.reader answers for these two.
+OWN_POSTINGS_FORMAT = 3
 # Whoosh's in-memory posting pool before it spills sorted runs to disk (and merges them).
 WRITER_LIMIT_MB = 512
-REPLAYED_FIELDS = ("title", "body", "breadcrumb")
+REPLAYED_FIELDS = ("breadcrumb",)
 # Builds of this many sections to index (or more) are indexed by one process per core.
 PARALLEL_MIN_SECTIONS = 2000
 OWN_FILES = {
@@ -88,7 +91,9 @@ def make_schema(taxonomy: Taxonomy) -> Schema:
     """The Whoosh schema; its analyzers carry the taxonomy's spelling and stem tables.
 
     Whoosh stores the schema (analyzers included) in the index, so a server reads the
-    analyzer of the build it opens and can never analyze queries differently.
+    analyzer of the build it opens and can never analyze queries differently. The title and
+    body fields give queries their analyzer, boosts and phrases; their postings are the
+    build's own (kb.postings), not Whoosh's (see section_document).
     """
     analyzer = make_analyzer(taxonomy.spellings, taxonomy.stems)
     return Schema(
@@ -109,31 +114,22 @@ def breadcrumb_text(section: Section, article: Article) -> str:
 
 
 def section_document(
-    section: Section,
-    article: Article,
-    title_terms: list[tuple[str, int]] | None = None,
-    body_terms: list[tuple[str, int]] | None = None,
-    breadcrumb_terms: list[tuple[str, int]] | None = None,
+    section: Section, article: Article, breadcrumb_terms: list[tuple[str, int]] | None = None
 ) -> dict:
     """The Whoosh document for one section (the article title joins the breadcrumb).
 
-    With `title_terms`/`body_terms`/`breadcrumb_terms` (a build's one analysis of them),
-    those fields are handed over already analysed (kb.analysis.AnalyzedText)."""
-    title, body = section.title, section.text
+    The title and body are not in it: a build indexes them into its own postings
+    (kb.forward, kb.postings), which kb.search.reader serves to Whoosh's queries. With
+    `breadcrumb_terms` (a build's one analysis of it), the breadcrumb is handed over
+    already analysed (kb.analysis.AnalyzedText)."""
     breadcrumb = breadcrumb_text(section, article)
-    if title_terms is not None:
-        title = AnalyzedText(title, title_terms)
-    if body_terms is not None:
-        body = AnalyzedText(body, body_terms)
     if breadcrumb_terms is not None:
         breadcrumb = AnalyzedText(breadcrumb, breadcrumb_terms)
     return {
         "id": section.id,
         "article": section.article,
         "topics": ",".join(section.topics),
-        "title": title,
         "breadcrumb": breadcrumb,
-        "body": body,
         "position": section.position,
     }
 
@@ -379,7 +375,7 @@ def _index_articles(
     snapshot: dict[str, dict] = {}
     vocabulary: Counter[str] = Counter()
     with _replaying(writer):
-        terms_of = PositionedTerms(writer.schema["body"].analyzer.analyzer, stems)
+        terms_of = PositionedTerms(writer.schema["body"].analyzer, stems)
         words_of = VocabularyWords(taxonomy.spellings)
         collector = ForwardCollector()
         for article in articles:
@@ -533,9 +529,7 @@ def _index_article(
             topics = assign_topics(section, taxonomy, title_terms, body_terms)
             section = replace(section, topics=topics)
         breadcrumb_terms = terms_of(breadcrumb_text(section, article))
-        writer.add_document(
-            **section_document(section, article, title_terms, body_terms, breadcrumb_terms)
-        )
+        writer.add_document(**section_document(section, article, breadcrumb_terms))
         sections.append(section)
     collector.add_article(article.slug, analysed)
     return _Indexed(replace(article, sections=tuple(sections)), words)

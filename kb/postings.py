@@ -254,12 +254,49 @@ class StoredPostings:
     def __init__(self, postings: TermPostings, forward: Forward, row_of: np.ndarray, boosts):
         self.postings = postings
         self.number = forward.number
+        self.terms = forward.terms
         self.boosts = boosts
         live = np.flatnonzero(row_of >= 0)
         self.docnum_of_row = np.empty(len(forward), dtype=np.intp)
         self.docnum_of_row[row_of[live]] = live
         # Rows in docnum order (a full build) need no sorting after the mapping.
         self.ordered = bool(np.all(np.diff(self.docnum_of_row) > 0))
+        # Each docnum's length (terms) in each field, as Whoosh counts it: a section's
+        # title terms are the first `titles` of its row, its body terms the rest.
+        titles = np.asarray(forward.titles, dtype=np.int64)
+        row_lengths = {"title": titles, "body": np.diff(np.asarray(forward.offsets)) - titles}
+        self.lengths = {}
+        for field, of_row in row_lengths.items():
+            lengths = np.zeros(row_of.size, dtype=np.int64)
+            lengths[live] = of_row[row_of[live]]
+            self.lengths[field] = lengths
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        """How many sections' `field` holds `term`."""
+        number = self.number(term)
+        if number is None:
+            return 0
+        starts = self.postings.fields[field][0]
+        return int(starts[number + 1] - starts[number]) if number + 1 < len(starts) else 0
+
+    def entries(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """(docnums ascending, counts, each one's positions) of a term in a stored field."""
+        number = self.number(term)
+        if number is None:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.int32), []
+        rows, counts = self.postings.get(field, number)
+        docnums = self.docnum_of_row[rows]
+        positions = np.split(self.postings.positions(field, number), np.cumsum(counts)[:-1])
+        if not self.ordered:
+            order = np.argsort(docnums, kind="stable")
+            docnums, counts = docnums[order], counts[order]
+            positions = [positions[i] for i in order.tolist()]
+        return docnums, counts, positions
+
+    def field_terms(self, field: str) -> list[str]:
+        """The terms some section's `field` holds, sorted."""
+        starts = self.postings.fields[field][0]
+        return [self.terms[n] for n in np.flatnonzero(np.diff(starts) > 0).tolist()]
 
     def __contains__(self, field: str) -> bool:
         return field in self.postings.fields

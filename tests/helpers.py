@@ -79,3 +79,39 @@ def stop_process(proc: subprocess.Popen, timeout: float = 30) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def whoosh_reference(kb, directory: Path):
+    """A Whoosh index of an opened build's sections in which Whoosh itself indexes every
+    field (a build leaves the title and body to kb.postings), numbered as the build numbers
+    them: what kb's postings and kb.search.reader must answer exactly as. A deleted
+    document of the build is an empty document, deleted here too."""
+    from whoosh import index as whoosh_index
+
+    from kb.index import breadcrumb_text
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ix = whoosh_index.create_in(str(directory), kb.ix.schema)
+    writer = ix.writer()
+    deleted = []
+    for docnum, section in enumerate(kb.documents.sections):
+        if section is None:
+            writer.add_document(id=f"deleted-{docnum}")
+            deleted.append(docnum)
+            continue
+        writer.add_document(
+            id=section.id,
+            article=section.article,
+            topics=",".join(section.topics),
+            title=section.title,
+            breadcrumb=breadcrumb_text(section, kb.articles[section.article]),
+            body=section.text,
+            position=section.position,
+        )
+    writer.commit()
+    if deleted:
+        writer = ix.writer()
+        for docnum in deleted:
+            writer.delete_document(docnum)
+        writer.commit(merge=False)  # keep the deleted documents' numbers
+    return ix

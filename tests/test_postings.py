@@ -16,7 +16,7 @@ from kb.index import IndexNotFound, build_index, current_build
 from kb.postings import FILES, invert, read_postings_store, update
 from kb.search import KnowledgeBase
 from kb.search.ranking import read_postings
-from tests.helpers import cli_build, write_article
+from tests.helpers import cli_build, whoosh_reference, write_article
 
 QUERIES = (
     "dialectical behavior therapy",
@@ -35,27 +35,42 @@ def whoosh_weights(reader, field: str, term: str) -> tuple[np.ndarray, np.ndarra
     return np.array(ids, dtype=np.intp), np.array(weights, dtype=np.float64)
 
 
-def assert_stored_equal_whoosh(build_dir) -> int:
-    """Every term of the title and body fields: stored == Whoosh. Returns terms compared."""
+def assert_stored_equal_whoosh(build_dir, tmp_path) -> int:
+    """Every term of the title and body fields: what kb's postings and its Whoosh reader
+    (kb.search.reader) give == what Whoosh gives when it indexes the fields itself.
+    Returns terms compared."""
     kb = KnowledgeBase(build_dir)
+    reference = whoosh_reference(kb, tmp_path / f"reference-{build_dir.name}")
     try:
-        stored, reader = kb._stored, kb._reader()
+        stored, ours, theirs = kb._stored, kb._reader(), reference.reader()
         assert stored is not None
         terms = kb.feedback.analysis.forward.terms
         compared = 0
         for field in ("title", "body"):
-            # Whoosh keeps the terms of deleted documents (with no live postings): those
-            # are compared too, and a term in no section at all.
-            gone = {t.decode() for t in reader.lexicon(field)} - set(terms)
-            for term in [*terms, *sorted(gone), "zzzz-no-such-term"]:
+            assert list(ours.lexicon(field)) == list(theirs.lexicon(field)), field
+            assert ours.field_length(field) == theirs.field_length(field), field
+            # (Whoosh gives None for a document without the field, kb's reader 0.)
+            assert [ours.doc_field_length(d, field) for d in range(ours.doc_count_all())] == [
+                theirs.doc_field_length(d, field) or 0 for d in range(theirs.doc_count_all())
+            ], field
+            for term in [*terms, "zzzz-no-such-term"]:
                 docnums, weights = stored.weights(field, term)
-                expected_docnums, expected_weights = whoosh_weights(reader, field, term)
+                expected_docnums, expected_weights = whoosh_weights(theirs, field, term)
                 assert np.array_equal(docnums, expected_docnums), (field, term)
                 assert np.array_equal(weights, expected_weights), (field, term)
+                assert ((field, term) in ours) == ((field, term) in theirs), (field, term)
+                for ask in ("doc_frequency", "frequency"):
+                    assert getattr(ours, ask)(field, term) == getattr(theirs, ask)(field, term)
+                if (field, term) in theirs:
+                    got, expected = ours.postings(field, term), theirs.postings(field, term)
+                    assert list(got.items_as("positions")) == list(
+                        expected.items_as("positions")
+                    ), (field, term)
                 compared += 1
         return compared
     finally:
         kb.close()
+        reference.close()
 
 
 @pytest.fixture
@@ -91,15 +106,15 @@ def test_invert_counts_each_term_per_section_in_title_and_body():
     assert [a.tolist() for a in postings.get("body", 2)] == [[], []]  # no such term
 
 
-def test_the_shipped_corpus_postings_equal_whooshs(index_dir):
-    assert assert_stored_equal_whoosh(current_build(index_dir)) > 1000
+def test_the_shipped_corpus_postings_equal_whooshs(index_dir, tmp_path):
+    assert assert_stored_equal_whoosh(current_build(index_dir), tmp_path) > 1000
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_one_and_two_process_builds(corpus, tmp_path, workers):
     index = tmp_path / "index"
     build_index(load_corpus(corpus), index, workers=workers)
-    assert assert_stored_equal_whoosh(current_build(index))
+    assert assert_stored_equal_whoosh(current_build(index), tmp_path)
 
 
 @pytest.mark.parametrize("change", ["edit", "add", "delete", "rename"])
@@ -117,7 +132,7 @@ def test_incremental_builds_store_whooshs_postings(corpus, tmp_path, change):
     else:
         (corpus / "dbt.md").rename(corpus / "zz-dbt.md")
     cli_build(corpus, index)
-    assert assert_stored_equal_whoosh(current_build(index))
+    assert assert_stored_equal_whoosh(current_build(index), tmp_path)
     # The previous build's postings were updated, not inverted again: the same arrays.
     assert_same(
         read_postings_store(current_build(index)), invert(read_forward(current_build(index)))
@@ -166,9 +181,9 @@ def test_update_keeps_rows_and_inverts_only_new_ones():
     assert update(invert(old), old, swapped, [(0, 1, 1), (1, 0, 1)]) is None
 
 
-def whoosh_phrase(kb, phrase) -> tuple[list[int], list[float]]:
+def whoosh_phrase(searcher, phrase) -> tuple[list[int], list[float]]:
     """A phrase's (docnums, scores) from Whoosh's own positional matcher."""
-    matcher = phrase.matcher(kb.searcher())
+    matcher = phrase.matcher(searcher)
     ids, scores = [], []
     while matcher.is_active():
         ids.append(matcher.id())
@@ -177,13 +192,16 @@ def whoosh_phrase(kb, phrase) -> tuple[list[int], list[float]]:
     return ids, scores
 
 
-def assert_phrases_equal_whoosh(build_dir) -> int:
+def assert_phrases_equal_whoosh(build_dir, tmp_path) -> int:
     """Phrases of words that follow one another in the sections (and of words in other
-    orders and gaps), in both fields, slop 1 and 5, boost 1 and not: stored == Whoosh.
-    Returns how many of them matched a document."""
+    orders and gaps), in both fields, slop 1 and 5, boost 1 and not: stored == Whoosh's
+    positional matcher on Whoosh's own index == Whoosh's positional matcher reading kb's
+    postings (kb.search.reader). Returns how many of them matched a document."""
     from whoosh.query import Phrase
 
     kb = KnowledgeBase(build_dir)
+    reference = whoosh_reference(kb, tmp_path / f"reference-{build_dir.name}")
+    searcher = reference.searcher(weighting=kb.searcher().weighting)
     try:
         ranker = kb._ranker()
         forward = kb.feedback.analysis.forward
@@ -202,17 +220,20 @@ def assert_phrases_equal_whoosh(build_dir) -> int:
                 for slop, boost in ((1, 1.0), (5, 2.5)):
                     phrase = Phrase(field, list(words), slop=slop, boost=boost)
                     docnums, scores = ranker._stored_phrase(phrase)
-                    ids, expected = whoosh_phrase(kb, phrase)
+                    ids, expected = whoosh_phrase(searcher, phrase)
                     assert docnums.tolist() == ids, (field, words, slop)
                     assert scores.tolist() == expected, (field, words, slop)
+                    assert whoosh_phrase(kb.searcher(), phrase) == (ids, expected)
                     matched += bool(ids)
         return matched
     finally:
         kb.close()
+        searcher.close()
+        reference.close()
 
 
-def test_phrases_match_as_whooshs_positional_matcher(index_dir):
-    assert assert_phrases_equal_whoosh(current_build(index_dir)) > 1000
+def test_phrases_match_as_whooshs_positional_matcher(index_dir, tmp_path):
+    assert assert_phrases_equal_whoosh(current_build(index_dir), tmp_path) > 1000
 
 
 @pytest.mark.parametrize("incremental", [False, True])
@@ -224,16 +245,20 @@ def test_phrases_with_hyphens_and_after_an_incremental_build(corpus, tmp_path, i
             corpus, "dbt.md", "## Phone coaching\n\nSelf-harm urges: phone coaching, coaching.\n"
         )
         cli_build(corpus, index)
-    assert assert_phrases_equal_whoosh(current_build(index)) > 10
+    assert assert_phrases_equal_whoosh(current_build(index), tmp_path) > 10
 
 
-def test_search_answers_alike_with_and_without_stored_postings(corpus, tmp_path):
+def test_search_answers_alike_with_kbs_postings_and_whooshs(corpus, tmp_path):
+    """Searching a build (title and body from kb.postings) answers as searching a Whoosh
+    index of the same sections where Whoosh indexed every field, read with Whoosh's own
+    postings (a build made before kb.postings is read so)."""
     index = tmp_path / "index"
     cli_build(corpus, index)
     write_article(corpus, "dbt.md", "## Skills\n\nDialectical behavior therapy; phone coaching.\n")
     cli_build(corpus, index)  # incremental: docnums out of row order
     stored, whoosh = (KnowledgeBase(current_build(index)) for _ in range(2))
-    whoosh._stored = None  # every posting from Whoosh, as a build without the files
+    whoosh.ix = whoosh_reference(whoosh, tmp_path / "reference")
+    whoosh._stored = None  # every posting from Whoosh
     try:
         assert stored._stored is not None
         for query in QUERIES:
@@ -242,22 +267,24 @@ def test_search_answers_alike_with_and_without_stored_postings(corpus, tmp_path)
             assert [(h.section.id, h.score, h.snippet) for h in got.hits] == [
                 (h.section.id, h.score, h.snippet) for h in expected.hits
             ]
+        for section in stored.sections.values():  # Whoosh's more_like, on either reader
+            assert stored.related_sections.related(section) == whoosh.related_sections.related(
+                section
+            )
     finally:
         stored.close()
         whoosh.close()
 
 
-def test_a_build_without_the_files_reads_whooshs_postings(corpus, tmp_path):
+def test_a_build_without_its_postings_stops_opening_with_a_clear_error(corpus, tmp_path):
+    """Whoosh does not hold a build's title and body postings: without kb's files the build
+    cannot be searched, and opening it says so (answered as 503)."""
     index = tmp_path / "index"
     cli_build(corpus, index)
     for name in FILES:
         (current_build(index) / name).unlink()
-    kb = KnowledgeBase(current_build(index))
-    try:
-        assert kb._stored is None
-        assert kb.search("skills").total == 2
-    finally:
-        kb.close()
+    with pytest.raises(IndexNotFound, match="lost its title and body postings"):
+        KnowledgeBase(current_build(index))
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "another length"])

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from whoosh import highlight, scoring
 from whoosh.query import Or, Phrase, Term
+from whoosh.searching import Searcher
 
 from kb.corpus import load_corpus
 from kb.importer import import_jsonl
@@ -26,6 +27,7 @@ from kb.index import build_index, current_build
 from kb.search import KnowledgeBase
 from kb.search.memo import MemoAnalyzer
 from kb.search.ranking import LuceneIdfBM25F, Ranker
+from kb.search.reader import StoredReader
 from kb.search.snippets import (
     SNIPPET_MAXCHARS,
     SNIPPET_SURROUND,
@@ -35,6 +37,7 @@ from kb.search.snippets import (
     markdown_to_plain,
     token_positions,
 )
+from tests.helpers import whoosh_reference
 
 NFCORPUS = Path(__file__).parent / "data" / "nfcorpus"
 
@@ -57,6 +60,18 @@ SHIPPED_QUERIES = [
     "teletherapy",
     "medicaton",
     "dialectical behavior therapy skills groups",
+]
+
+ADVANCED_QUERIES = [
+    "ther*",
+    "sk?ll*",
+    "title:skill* AND body:phone",
+    '"phone coaching"~3 OR medic*',
+    "therapy NOT dialectical",
+    "(famili* OR parent*) AND (crisis OR risk)",
+    "title:[a TO d]",
+    "body:diet AND vitamin*",
+    '"heart disease"~2',
 ]
 
 
@@ -109,6 +124,10 @@ def _queries(kb: KnowledgeBase, texts: list[str]) -> list:
                 )
             )
             queries.append(Phrase("body", terms[:2], slop=3))
+    # Whoosh's query language (syntax="advanced"): prefixes, wildcards, ranges of terms,
+    # fields, AND/NOT and phrases with slop, all matched by Whoosh's own matchers.
+    for text in ADVANCED_QUERIES:
+        queries.append(kb.parse(text, syntax="advanced").query)
     # Feedback queries: OR-ed weighted terms of the top sections.
     for text in texts[:4]:
         parsed = kb.parse(text)
@@ -120,28 +139,38 @@ def _queries(kb: KnowledgeBase, texts: list[str]) -> list:
     return queries
 
 
-def _assert_ranker_matches_whoosh(kb: KnowledgeBase, texts: list[str]) -> int:
+def _assert_ranker_matches_whoosh(kb: KnowledgeBase, texts: list[str], reference) -> int:
+    """Every query's scores: the Ranker's (on kb's postings) == Whoosh's own search on
+    `reference` (whoosh_reference: Whoosh indexed every field) == Whoosh's own search
+    reading kb's postings through kb.search.reader."""
     queries = _queries(kb, texts)
     compared = 0
     for weighting in _weightings(kb):
-        with kb.ix.searcher(weighting=weighting) as searcher:
-            ranker = Ranker(searcher, kb.ranking.k1, kb.ranking.b)
+        with (
+            reference.searcher(weighting=weighting) as theirs,
+            Searcher(StoredReader(kb.ix.reader(), kb._stored), weighting=weighting) as ours,
+        ):
+            ranker = Ranker(ours, kb.ranking.k1, kb.ranking.b, kb._stored)
             for query in queries:
-                ours = ranker.scores(query)
-                theirs = {hit.docnum: hit.score for hit in searcher.search(query, limit=None)}
-                assert set(ours) == set(theirs), query
-                assert ours == {d: pytest.approx(s, rel=1e-9) for d, s in theirs.items()}, query
-                compared += len(theirs)
+                got = ranker.scores(query)
+                expected = {hit.docnum: hit.score for hit in theirs.search(query, limit=None)}
+                assert set(got) == set(expected), query
+                assert got == {d: pytest.approx(s, rel=1e-9) for d, s in expected.items()}, query
+                via_reader = {hit.docnum: hit.score for hit in ours.search(query, limit=None)}
+                assert via_reader == expected, query
+                compared += len(expected)
     return compared
 
 
-def test_ranker_scores_equal_whoosh_search_on_the_shipped_corpus(kb):
-    assert _assert_ranker_matches_whoosh(kb, SHIPPED_QUERIES) > 1000
+def test_ranker_scores_equal_whoosh_search_on_the_shipped_corpus(kb, tmp_path):
+    reference = whoosh_reference(kb, tmp_path / "reference")
+    assert _assert_ranker_matches_whoosh(kb, SHIPPED_QUERIES, reference) > 1000
 
 
-def test_ranker_scores_equal_whoosh_search_on_nfcorpus(nfcorpus_kb, nfcorpus_queries):
+def test_ranker_scores_equal_whoosh_search_on_nfcorpus(nfcorpus_kb, nfcorpus_queries, tmp_path):
     texts = nfcorpus_queries + ["vitamin", "breast cancer", "heart disease risk", "diet"]
-    assert _assert_ranker_matches_whoosh(nfcorpus_kb, texts) > 1000
+    reference = whoosh_reference(nfcorpus_kb, tmp_path / "reference")
+    assert _assert_ranker_matches_whoosh(nfcorpus_kb, texts, reference) > 1000
 
 
 def _reference_feedback_terms(kb: KnowledgeBase, best, query) -> list[tuple[str, float]]:
@@ -258,3 +287,25 @@ def test_best_fragment_past_whoosh_character_limit(kb):
             top=1,
         )
         assert best_fragment(plain, tokens, terms, SNIPPET_MAXCHARS, SNIPPET_SURROUND) == expected
+
+
+@pytest.mark.parametrize("build", ["shipped", "nfcorpus"])
+def test_related_sections_read_alike_from_kbs_postings(build, kb, nfcorpus_kb, tmp_path):
+    """Whoosh's more_like (related sections: key terms by frequency, then a top-5 search)
+    gives the same documents and scores reading kb's postings as on Whoosh's own index."""
+    kb = kb if build == "shipped" else nfcorpus_kb
+    reference = whoosh_reference(kb, tmp_path / "reference")
+    ours = kb.searcher()
+    compared = 0
+    with reference.searcher(weighting=ours.weighting) as theirs:
+        for section in list(kb.sections.values())[:300]:
+            hits = []
+            for searcher in (ours, theirs):
+                docnum = searcher.document_number(id=section.id)
+                found = searcher.more_like(
+                    docnum, "body", text=section.text or section.title, top=5, numterms=12
+                )
+                hits.append([(hit.docnum, hit.score) for hit in found])
+            assert hits[0] == hits[1], section.id
+            compared += len(hits[1])
+    assert compared > 40

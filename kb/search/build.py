@@ -13,11 +13,13 @@ from pathlib import Path
 
 import numpy as np
 from whoosh.query import NullQuery
+from whoosh.searching import Searcher
 
 from kb.errors import ArticleNotFound, SectionNotFound, TopicNotFound
 from kb.forward import read_forward
 from kb.index import (
     OWN_FILES,
+    OWN_POSTINGS_FORMAT,
     IndexNotFound,
     read_build,
     read_stems,
@@ -39,6 +41,7 @@ from kb.search.ranking import (
     SentenceMatch,
     weighting,
 )
+from kb.search.reader import StoredReader
 from kb.search.related import RelatedSections
 from kb.search.settings import TEXT_FIELDS, RankingSettings
 from kb.search.snippets import SNIPPET_MAXCHARS, Snippets
@@ -80,7 +83,8 @@ class KnowledgeBase:
         self.analyzer = self.ix.schema["body"].analyzer
         memo = MemoAnalyzer(self.analyzer, read_stems(self.build_dir))
         self._local = threading.local()
-        reader = self.searcher().reader()
+        self._stored: StoredPostings | None = None
+        reader = self._open(self.ix.reader)
         counts = read_vocabulary(self.build_dir)
         self.vocabulary = (
             Vocabulary.from_counts(counts) if counts is not None else Vocabulary.from_reader(reader)
@@ -93,9 +97,14 @@ class KnowledgeBase:
             self._reader,
         )
         self.documents = DocumentTable(reader, self.sections, self.articles, self.taxonomy)
+        reader.close()
         forward = self._read_own(read_forward, "section terms")
         rows = self._forward_rows() if forward is not None else None
         stored = self._read_own(read_postings_store, "postings") if rows is not None else None
+        if stored is None and self.meta.get("format", 0) >= OWN_POSTINGS_FORMAT:
+            raise IndexNotFound(
+                f"index build {self.build_dir} has lost its title and body postings: run `kb build`"
+            )
         boosts = {f: self.ix.schema[f].format.field_boost for f in TEXT_FIELDS}
         self._stored = StoredPostings(stored, forward, rows, boosts) if stored is not None else None
         analysis = SectionAnalysis(memo, self.documents.section, forward, rows)
@@ -127,18 +136,26 @@ class KnowledgeBase:
         )
 
     def searcher(self):
-        """This thread's Whoosh Searcher of the build (weighted as `ranking` says)."""
+        """This thread's Whoosh Searcher of the build (weighted as `ranking` says), reading
+        the title and body from the build's own postings (kb.search.reader) when it has them."""
         searcher = getattr(self._local, "searcher", None)
         if searcher is None:
-            try:
-                searcher = self.ix.searcher(weighting=weighting(self.ranking))
-            except Exception as exc:  # noqa: BLE001 - files gone or damaged since opening
-                raise IndexNotFound(
-                    f"index build {self.build_dir} can no longer be read "
-                    f"({type(exc).__name__}): run `kb build`"
-                ) from exc
+            reader = self._open(self.ix.reader)
+            if self._stored is not None:
+                reader = StoredReader(reader, self._stored)
+            searcher = Searcher(reader, weighting=weighting(self.ranking), fromindex=self.ix)
             self._local.searcher = searcher
         return searcher
+
+    def _open(self, open_reader):
+        """open_reader(), or IndexNotFound if the build's Whoosh files cannot be read."""
+        try:
+            return open_reader()
+        except Exception as exc:  # noqa: BLE001 - files gone or damaged since opening
+            raise IndexNotFound(
+                f"index build {self.build_dir} can no longer be read "
+                f"({type(exc).__name__}): run `kb build`"
+            ) from exc
 
     def check_files(self) -> None:
         """Raise IndexNotFound if a file of this build has gone since it was opened."""

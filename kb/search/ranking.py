@@ -173,13 +173,10 @@ class Ranker:
         if norms is None:
             reader, k1, b = self.reader, self.k1, self.b
             average = self.searcher.avg_field_length(field) or 1
-            norms = np.array(
-                [
-                    k1 * ((1 - b) + b * (reader.doc_field_length(d, field) or 0) / average)
-                    for d in range(self.size)
-                ],
-                dtype=np.float64,
-            )
+            lengths = getattr(reader, "field_lengths", lambda _field: None)(field)
+            if lengths is None:
+                lengths = [reader.doc_field_length(d, field) or 0 for d in range(self.size)]
+            norms = k1 * ((1 - b) + b * np.asarray(lengths, dtype=np.float64) / average)
             self._norms[field] = norms
         return norms
 
