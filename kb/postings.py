@@ -19,12 +19,15 @@ them inverted, for the title and the body fields:
                                       ascending (int32)
 
 A section's title terms are the first `titles` of its kb.forward row, its body terms the
-rest: exactly what the build gave Whoosh for the two fields. Whoosh's posting weight is a
-count times the field's boost (`field_boost`). kb.search.ranking scores these with
-Whoosh's BM25F numbers and matches phrases from the positions; the breadcrumb field (and
-builds made without these files) are read from Whoosh. A server keeps the starts in
-memory and reads a term's slice of the other files when it is asked for (os.pread), so
-they stay out of its memory.
+rest: exactly what Whoosh indexes for the two fields. Since build format 3 these files are
+the only postings of the two fields (Whoosh indexing them too, posting by posting, was
+most of a full build's time): kb.search.ranking scores them with Whoosh's BM25F numbers
+and matches phrases from the positions, and kb.search.reader serves them to Whoosh's own
+queries (advanced syntax, more_like). Whoosh's posting weight is a count times the
+field's boost (`field_boost`), its field lengths are kept in a byte (`quantized`). The
+breadcrumb field (and builds made before format 3 without these files) are read from
+Whoosh. A server keeps the starts in memory and reads a term's slice of the other files
+when it is asked for (os.pread), so they stay out of its memory.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import weakref
 from pathlib import Path
 
 import numpy as np
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from kb.forward import Forward
 
@@ -242,6 +246,14 @@ def read_postings_store(build: Path) -> TermPostings | None:
     return TermPostings(fields)
 
 
+def quantized(lengths: np.ndarray) -> np.ndarray:
+    """Each length as Whoosh stores a document's field length, in one byte
+    (length_to_byte) read back with byte_to_length (int32)."""
+    unique, inverse = np.unique(lengths, return_inverse=True)
+    table = np.array([byte_to_length(length_to_byte(int(n))) for n in unique], dtype=np.int32)
+    return table[inverse].reshape(lengths.shape)
+
+
 class StoredPostings:
     """A server's view of TermPostings: a term's Whoosh docnums (ascending) and weights,
     and which documents hold a phrase.
@@ -261,15 +273,18 @@ class StoredPostings:
         self.docnum_of_row[row_of[live]] = live
         # Rows in docnum order (a full build) need no sorting after the mapping.
         self.ordered = bool(np.all(np.diff(self.docnum_of_row) > 0))
-        # Each docnum's length (terms) in each field, as Whoosh counts it: a section's
-        # title terms are the first `titles` of its row, its body terms the rest.
+        # Each docnum's length (terms) in each field as Whoosh counts it (a section's title
+        # terms are the first `titles` of its row, its body terms the rest) and stores it
+        # (in a byte: `quantized`), and each field's total.
         titles = np.asarray(forward.titles, dtype=np.int64)
         row_lengths = {"title": titles, "body": np.diff(np.asarray(forward.offsets)) - titles}
-        self.lengths = {}
+        self.lengths: dict[str, np.ndarray] = {}
+        self.totals: dict[str, int] = {}
         for field, of_row in row_lengths.items():
             lengths = np.zeros(row_of.size, dtype=np.int64)
             lengths[live] = of_row[row_of[live]]
-            self.lengths[field] = lengths
+            self.lengths[field] = quantized(lengths)
+            self.totals[field] = int(lengths.sum())
 
     def doc_frequency(self, field: str, term: str) -> int:
         """How many sections' `field` holds `term`."""

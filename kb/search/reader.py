@@ -22,21 +22,12 @@ from collections.abc import Iterator
 import numpy as np
 from whoosh.matching import ListMatcher
 from whoosh.reading import IndexReader, TermInfo, TermNotFound
-from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from kb.postings import StoredPostings
 
 
 def _text(text) -> str:
     return text.decode("utf-8") if isinstance(text, bytes) else text
-
-
-def quantized(lengths: np.ndarray) -> np.ndarray:
-    """Each length as Whoosh stores a document's field length: in one byte
-    (length_to_byte), read back with byte_to_length."""
-    unique, inverse = np.unique(lengths, return_inverse=True)
-    table = np.array([byte_to_length(length_to_byte(int(n))) for n in unique], dtype=np.int64)
-    return table[inverse].reshape(lengths.shape)
 
 
 class _Positions:
@@ -62,8 +53,8 @@ class StoredReader(IndexReader):
         self.stored = stored
         self.schema = inner.schema
         self._fields = frozenset(stored.postings.fields)
-        self._lengths = {f: quantized(stored.lengths[f]) for f in self._fields}
-        self._totals = {f: int(stored.lengths[f].sum()) for f in self._fields}
+        self._lengths = stored.lengths
+        self._totals = stored.totals
         self._terms: dict[str, list[str]] = {}
 
     def __getattr__(self, name: str):
