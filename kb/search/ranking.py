@@ -125,10 +125,25 @@ def read_postings(matcher) -> tuple[list[int], list[float]]:
     return ids, weights
 
 
-def _add_list(scores: np.ndarray, ids: np.ndarray, contributions: np.ndarray, factor: float):
-    """scores[ids] += factor * contributions (docnums are unique within one list, so a
-    fancy-indexed += adds each once; a factor of 1 is not multiplied, as Whoosh's isn't)."""
-    scores[ids] += contributions if factor == 1.0 else factor * contributions
+def _scaled(contributions: np.ndarray, factor: float) -> np.ndarray:
+    """factor * contributions (a factor of 1 is not multiplied, as Whoosh's isn't)."""
+    return contributions if factor == 1.0 else factor * contributions
+
+
+def _summed(size: int, pieces: list[Postings]) -> np.ndarray:
+    """Score per docnum of (docnums, scores) lists added one after the other.
+
+    np.bincount adds its weights in order, so each document's sum is the same
+    floating-point sum, in the same order, as adding the lists into a zero array in turn,
+    in one numpy call instead of one per list (a query has dozens of clauses)."""
+    if not pieces:
+        return np.zeros(size, dtype=np.float64)
+    if len(pieces) == 1:
+        ids, values = pieces[0]
+    else:
+        ids = np.concatenate([ids for ids, _values in pieces])
+        values = np.concatenate([values for _ids, values in pieces])
+    return np.bincount(ids, weights=values, minlength=size).astype(np.float64, copy=False)
 
 
 def _tree_sum(parts: list[np.ndarray]) -> np.ndarray:
@@ -270,16 +285,19 @@ class Ranker:
         return common
 
     def accumulate(self, query, boost: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """(score per docnum, matched per docnum): dense arrays of the query's scores."""
-        scores = np.zeros(self.size, dtype=np.float64)
+        """(score per docnum, matched per docnum): dense arrays of the query's scores, each
+        clause's (docnums, scores) added in the query's order (see _summed)."""
+        pieces: list[Postings] = []
+        self._add(query, pieces, boost)
         matched = np.zeros(self.size, dtype=bool)
-        self._add(query, scores, matched, boost)
-        return scores, matched
+        for ids, _values in pieces:
+            matched[ids] = True
+        return _summed(self.size, pieces), matched
 
-    def _add(self, query, scores: np.ndarray, matched: np.ndarray, boost: float) -> None:
+    def _add(self, query, pieces: list[Postings], boost: float) -> None:
         if isinstance(query, Or) and not query.minmatch and not query.scale:
             for sub in query.subqueries:
-                self._add(sub, scores, matched, boost * query.boost)
+                self._add(sub, pieces, boost * query.boost)
             return
         if isinstance(query, Term) and query.fieldname in TEXT_FIELDS:
             ids, contributions = self.posting_list(query.fieldname, query.text)
@@ -289,16 +307,18 @@ class Ranker:
             factor = boost
         else:
             if query is not NullQuery:
+                found: list[int] = []
+                values: list[float] = []
                 matcher = query.matcher(self.searcher)
                 while matcher.is_active():
-                    docnum = matcher.id()
-                    scores[docnum] += boost * matcher.score()
-                    matched[docnum] = True
+                    found.append(matcher.id())
+                    values.append(boost * matcher.score())
                     matcher.next()
+                if found:
+                    pieces.append((np.array(found, dtype=np.intp), np.array(values)))
             return
         if ids.size:
-            _add_list(scores, ids, contributions, factor)
-            matched[ids] = True
+            pieces.append((ids, _scaled(contributions, factor)))
 
     def term_scores(
         self, terms: list[tuple[str, float]], field_weights: tuple[tuple[str, float], ...]
@@ -306,13 +326,13 @@ class Ranker:
         """Score per docnum of OR-ed weighted terms, each in every weighted field: what
         accumulate() gives for Or([term_query(term, field_weights, boost), ...]), added in
         the same order, without building and walking the query."""
-        scores = np.zeros(self.size, dtype=np.float64)
+        pieces: list[Postings] = []
         for term, boost in terms:
             for field, weight in field_weights:
                 ids, contributions = self.posting_list(field, term)
                 if ids.size:
-                    _add_list(scores, ids, contributions, boost * weight)
-        return scores
+                    pieces.append((ids, _scaled(contributions, boost * weight)))
+        return _summed(self.size, pieces)
 
     def scores(self, query, boost: float = 1.0) -> dict[int, float]:
         """docnum -> score of every document matching the query."""
@@ -325,7 +345,7 @@ class SectionTerms:
     """One section's title and text analyzed once, for feedback and sentence matching:
     its terms in order (as numbers: `tokens`) and each one's sentence number."""
 
-    __slots__ = ("tokens", "sentences", "term_ids", "shares", "_sentences_by_term")
+    __slots__ = ("tokens", "sentences", "term_ids", "shares", "size", "_sentences_by_term")
 
     def __init__(self, tokens: np.ndarray, sentences: np.ndarray):
         self.tokens = tokens
@@ -335,6 +355,7 @@ class SectionTerms:
         order = np.argsort(first, kind="stable")
         self.term_ids = unique[order]  # the distinct terms, first seen first
         self.shares = counts[order] / max(len(tokens), 1)  # count / term count: P(t|d)
+        self.size = int(self.term_ids.size)  # how many distinct terms
 
     def sentences_of(self, term_ids: list[int | None]) -> list[list[int]]:
         """For each term, the numbers of the sentences holding it, ascending. The section's
@@ -461,12 +482,13 @@ class Feedback:
         total = sum(score for _, score in best)
         if total <= 0 or settings.feedback_terms <= 0:
             return []
-        analyses = [(self.analysis(docnum), score / total) for docnum, score in best]
-        ids = np.concatenate([terms.term_ids for terms, _ in analyses])
+        analyses = [self.analysis(docnum) for docnum, _score in best]
+        ids = np.concatenate([terms.term_ids for terms in analyses])
         if not ids.size:
             return []
         # P(t|d) * P(d|q), summed per term in the order the documents come (as a loop would).
-        products = np.concatenate([terms.shares * share for terms, share in analyses])
+        shares = np.repeat([score / total for _docnum, score in best], [t.size for t in analyses])
+        products = np.concatenate([terms.shares for terms in analyses]) * shares
         unique, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
         sums = np.bincount(inverse, weights=products)
         table = self.analysis.table
