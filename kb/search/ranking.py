@@ -204,7 +204,7 @@ class Ranker:
         has them, else (and for the breadcrumb) from Whoosh.
         """
         key = (field, term)
-        cached = self._postings.get(key)
+        cached = cache.lookup(self._postings, key)
         if cached is not None:
             return cached
         stored = self.stored
@@ -233,7 +233,7 @@ class Ranker:
         computed once per thread.
         """
         key = ("phrase", phrase.fieldname, tuple(phrase.words), phrase.slop, phrase.boost)
-        cached = self._postings.get(key)
+        cached = cache.lookup(self._postings, key)
         if cached is not None:
             return cached
         if self.stored is not None and phrase.fieldname in self.stored and phrase.words:
@@ -492,8 +492,8 @@ class Feedback:
         unique, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
         sums = np.bincount(inverse, weights=products)
         table = self.analysis.table
-        in_query = table.known({text for _field, text in query.iter_all_terms()})
-        keep = ~np.isin(unique, in_query)
+        in_query = np.sort(table.known(query_texts(query)))
+        keep = ~_member(unique, in_query)
         unique, first, sums = unique[keep], first[keep], sums[keep]
         n = settings.feedback_terms
         if unique.size > n:
@@ -542,6 +542,36 @@ class Feedback:
                 extra = ranker.term_scores(chosen, settings.field_weights())
                 scores[ids] += extra[ids]
         return Scores(ids, scores[ids])
+
+
+def query_texts(query) -> set[str]:
+    """The texts of every term of a query (phrases' words too): {text for _field, text in
+    query.iter_all_terms()}, walking kb's Or/Term/Phrase trees directly (Whoosh's generators
+    cost more than the rest of feedback's bookkeeping)."""
+    texts: set[str] = set()
+
+    def walk(node) -> None:
+        kind = type(node)
+        if kind is Or:
+            for sub in node.subqueries:
+                walk(sub)
+        elif kind is Term:
+            texts.add(node.text)
+        elif kind is Phrase:
+            texts.update(node.words)
+        else:
+            texts.update(text for _field, text in node.iter_all_terms())
+
+    walk(query)
+    return texts
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """np.isin(values, sorted_set) for a small sorted set (a binary search per value)."""
+    if not sorted_set.size:
+        return np.zeros(values.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
+    return sorted_set[at] == values
 
 
 def body_term_weights(query) -> dict[str, float]:
