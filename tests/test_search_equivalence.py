@@ -32,6 +32,7 @@ from kb.search.snippets import (
     SNIPPET_MAXCHARS,
     SNIPPET_SURROUND,
     MarkFormatter,
+    Snippets,
     best_fragment,
     highlight_tokens,
     markdown_to_plain,
@@ -309,3 +310,31 @@ def test_related_sections_read_alike_from_kbs_postings(build, kb, nfcorpus_kb, t
             assert hits[0] == hits[1], section.id
             compared += len(hits[1])
     assert compared > 40
+
+
+def test_cached_snippets_equal_snippets_computed_afresh(kb):
+    """From a section's second snippet on, the snippet is cached under the terms and whole
+    phrases the section holds: whatever else a query holds (words the section lacks,
+    phrases it does not complete), the cached snippet is the one computed afresh."""
+    rng = random.Random(11)
+    analyzer = kb.snippets.analyzer
+    absent = ["zebra", "quantum", "xylophon"]
+    compared = 0
+    for section in kb.sections.values():
+        own = analyzer.terms(section.text)
+        if len(own) < 4:
+            continue
+        for _ in range(25):
+            terms = frozenset(rng.sample(own, 2) + rng.sample(absent, 1))
+            at = rng.randrange(len(own) - 1)
+            phrases = frozenset(
+                [tuple(own[at : at + 2]), (own[at], "zebra"), tuple(rng.sample(own, 2))]
+            )
+            for maxchars in (SNIPPET_MAXCHARS, 80):
+                expected = Snippets(analyzer).snippet(section, terms, maxchars, phrases)
+                assert kb.snippets.snippet(section, terms, maxchars, phrases) == expected
+                assert kb.snippets.snippet(section, terms | {"quantum"}, maxchars, phrases) == (
+                    expected
+                )
+                compared += 1
+    assert compared > 200

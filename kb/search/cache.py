@@ -18,6 +18,8 @@ related                 (section, limit) ->         RELATED (4,096 entries)     
                         sections
 snippet tokens          section -> plain text, its  SNIPPETS (4,096 entries)    shared
                         tokens and their positions
+snippets                (section, length, terms and MARKED (20,000 entries)     shared
+                        phrases it holds) -> HTML
 section terms           section -> its sentences'   SECTION_TERMS (4,096)       shared
                         terms and P(t|d)
 analyzed words          (word, stops, mode) ->      WORDS (50,000 entries;      shared
@@ -47,6 +49,7 @@ FILTERS = 1_024
 FACETS = 100_000
 RELATED = 4_096
 SNIPPETS = 4_096
+MARKED = 20_000  # snippets of a few hundred characters: a few MB at most
 SECTION_TERMS = 4_096
 WORDS = 50_000
 FREQUENCIES = 100_000

@@ -182,6 +182,7 @@ class Snippets:
     def __init__(self, analyzer: MemoAnalyzer):
         self.analyzer = analyzer
         self._tokens: cache.SharedCache[_Tokens] = cache.SharedCache(cache.SNIPPETS)
+        self._marked: cache.SharedCache[str] = cache.SharedCache(cache.MARKED)
 
     def snippet(
         self,
@@ -191,14 +192,31 @@ class Snippets:
         phrases: frozenset[tuple[str, ...]] = frozenset(),
     ) -> str:
         """HTML: the best fragment with the terms (and whole phrases) in <mark>, else the
-        text's head, escaped."""
+        text's head, escaped.
+
+        A section's snippet depends only on which of the terms occur in it (and which
+        phrases have all their words there): from a section's second snippet on, the
+        snippet is cached under those, so queries that differ in words the section does
+        not hold share it (two- and three-word queries mostly do)."""
         entry = self._tokens.get(section.id)
         if entry is None:
             entry = self._tokens.put(section.id, self._tokenize(section))
-        elif entry.positions is None:
+            return self._snippet(entry, terms, maxchars, phrases)
+        positions = entry.positions
+        if positions is None:
             # Snippeted again: index where each term occurs (a long section is then not
             # scanned token by token for every query).
-            entry.positions = token_positions(entry.tokens[0])
+            positions = entry.positions = token_positions(entry.tokens[0])
+        terms = frozenset(term for term in terms if term in positions)
+        phrases = frozenset(p for p in phrases if all(word in positions for word in p))
+        key = (section.id, maxchars, terms, phrases)
+        return self._marked.get_or_compute(
+            key, lambda: self._snippet(entry, terms, maxchars, phrases)
+        )
+
+    def _snippet(
+        self, entry: _Tokens, terms: frozenset[str], maxchars: int, phrases: frozenset
+    ) -> str:
         plain = entry.plain
         marked = (
             best_fragment(
