@@ -8,15 +8,18 @@ import os
 
 bind = os.environ.get("KB_BIND", "127.0.0.1:8000")
 
-# Search is CPU-bound Python: processes give the parallelism (one per core, plus one to
-# cover a worker that is writing a response or restarting). Threads do not add CPU under
-# the GIL; they only make requests of one process wait for each other, which shows as tail
-# latency. Measured with benchmarks/load.py on 2 cores (3 runs, median; docs/deploying.md):
+# Search is CPU-bound Python: processes give the parallelism, one per core. Threads do not
+# add CPU under the GIL; they only make requests of one process wait for each other, which
+# shows as tail latency. Measured with benchmarks/load.py on 2 cores (docs/deploying.md):
 # 3 workers x 1 thread vs 3 x 4 at 8 connections: typical queries p99 13 ms vs 58 ms,
-# long-tail queries 434 vs 312 req/s. gthread (even with 1 thread) keeps idle keep-alive
-# connections (nginx's upstream pool) in its event loop, which the sync worker cannot.
-# In front of the open internet, put nginx before kb: it buffers slow clients.
-workers = int(os.environ.get("KB_WORKERS", multiprocessing.cpu_count() + 1))
+# long-tail queries 434 vs 312 req/s. kb's worker class spreads kept-alive connections
+# evenly over the workers (kb/gunicorn_worker.py); with that, one worker per core beat
+# cores + 1 in each of four paired runs at 8 connections (+7% to +17% req/s, lower p99):
+# a third busy process only took turns on the two cores. gthread (even with 1 thread)
+# keeps idle keep-alive connections (nginx's upstream pool) in its event loop, which the
+# sync worker cannot. In front of the open internet, put nginx before kb: it buffers slow
+# clients.
+workers = int(os.environ.get("KB_WORKERS", multiprocessing.cpu_count()))
 # gthread, with gunicorn's own 400/414/431 pages in kb's Error JSON (kb/gunicorn_worker.py).
 worker_class = "kb.gunicorn_worker.KbThreadWorker"
 threads = int(os.environ.get("KB_THREADS", 1))

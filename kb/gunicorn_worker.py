@@ -1,4 +1,17 @@
-"""gunicorn's worker for kb: requests gunicorn itself refuses get kb's one error shape.
+"""gunicorn's worker for kb: connections spread evenly over the workers, and requests
+gunicorn itself refuses get kb's one error shape.
+
+Every worker of gunicorn's gthread class accepts from the one listening socket, and a
+worker keeps each connection it accepts (kept alive) until the client closes it. Whichever
+worker wakes first takes a new connection, busy or not, so one worker often ended up with
+most of a client's (or nginx's) kept-alive connections while another sat idle: on 2 cores,
+benchmarks/load.py at 8 connections got anything from 490 to 1,360 requests/s from run to
+run, the low runs using one core. `ConnectionBoard` is a small table in memory that the
+gunicorn master creates and its forked workers share: each worker writes there how many
+connections it holds (and when it last looked), and accepts new ones only while it holds
+no more than the least loaded other live worker. The least loaded worker always accepts, so
+a connection never waits for a worker that will not take it; a worker that stops updating
+its line for STALE seconds (stuck or gone) is left out.
 
 gunicorn answers a request it cannot parse (a bad request line, a URL or header over its
 limits) before the app runs, with a small HTML page that quotes part of the request. This
@@ -15,7 +28,11 @@ request's text is read in memory for that check only, never written anywhere.
 from __future__ import annotations
 
 import json
+import mmap
+import os
 import re
+import struct
+import time
 from urllib.parse import unquote
 
 from gunicorn import util
@@ -88,12 +105,101 @@ def write_json_error(sock, status_int, reason, mesg) -> None:
     util.write_nonblock(sock, error_response(int(status_int), str(reason), mesg))
 
 
+class ConnectionBoard:
+    """How many connections each live worker holds, in memory shared over fork.
+
+    One line per worker slot: (pid, connections, when it last wrote, time.monotonic()). A
+    gunicorn master makes one when it imports this module, before it forks the workers;
+    a process that made its own (no master) sees only itself, and always accepts.
+    """
+
+    LINE = struct.Struct("qqd")
+
+    def __init__(self, slots: int = 64):
+        self.slots = slots
+        self._memory = mmap.mmap(-1, slots * self.LINE.size)
+
+    def claim(self, age: int, pid: int) -> int:
+        """The slot of a new worker (gunicorn numbers workers by `age`), holding nothing."""
+        slot = age % self.slots
+        self.write(slot, pid, 0)
+        return slot
+
+    def write(self, slot: int, pid: int, connections: int, now: float | None = None) -> None:
+        """A worker's connections, as of `now` (default: now)."""
+        now = time.monotonic() if now is None else now
+        self.LINE.pack_into(self._memory, slot * self.LINE.size, pid, connections, now)
+
+    def release(self, slot: int, pid: int) -> None:
+        """Clear a leaving worker's slot (unless a newer worker took it meanwhile)."""
+        if self.LINE.unpack_from(self._memory, slot * self.LINE.size)[0] == pid:
+            self.LINE.pack_into(self._memory, slot * self.LINE.size, 0, 0, 0.0)
+
+    def least_of_others(self, slot: int, now: float, stale: float) -> int | None:
+        """The fewest connections any other live worker holds (None: no other one)."""
+        least = None
+        for other in range(self.slots):
+            pid, connections, seen = self.LINE.unpack_from(self._memory, other * self.LINE.size)
+            if other == slot or not pid or now - seen > stale:
+                continue
+            if least is None or connections < least:
+                least = connections
+        return least
+
+
+BOARD = ConnectionBoard()
+STALE = 2.0  # seconds: a worker's loop writes its line at least once a second
+# How often a worker that is not accepting looks at the board again. Its loop would
+# otherwise sleep up to a second, and when the others catch up with it meanwhile, every
+# worker may hold back for a moment: a new connection waits this long at most.
+RECHECK = 0.02
+
+
 class KbThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker whose own error pages are kb's Error JSON."""
+    """gunicorn's gthread worker that takes its share of the connections (ConnectionBoard)
+    and whose own error pages are kb's Error JSON."""
+
+    _slot: int | None = None
+    _fair = True
 
     def init_process(self):
         util.write_error = write_json_error
         super().init_process()
+
+    def run(self):
+        self._slot = BOARD.claim(self.age, os.getpid())
+        try:
+            super().run()
+        finally:
+            BOARD.release(self._slot, os.getpid())
+
+    def notify(self):
+        """Once per turn of the worker's loop: publish the connections held, and accept new
+        ones only while holding no more than the least loaded other worker."""
+        super().notify()
+        if self._slot is None:
+            return
+        now = time.monotonic()
+        BOARD.write(self._slot, os.getpid(), self.nr_conns, now)
+        least = BOARD.least_of_others(self._slot, now, STALE)
+        self._fair = least is None or self.nr_conns <= least
+        if self.alive:
+            super().set_accept_enabled(self._fair and self.nr_conns < self.worker_connections)
+
+    def set_accept_enabled(self, enabled):
+        super().set_accept_enabled(enabled and self._fair)
+
+    def wait_for_and_dispatch_events(self, timeout):
+        if not self._fair and self.alive:
+            timeout = min(timeout, RECHECK)
+        super().wait_for_and_dispatch_events(timeout)
+
+    def accept(self, listener):
+        """Accept one connection, then publish it at once and stop accepting if this
+        worker now holds more than its share (the others see it on their next turn)."""
+        super().accept(listener)
+        if self._slot is not None:
+            self.notify()
 
     def load_wsgi(self):
         super().load_wsgi()
