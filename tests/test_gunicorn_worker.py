@@ -108,7 +108,7 @@ def test_a_burst_of_new_connections_never_waits_for_a_worker(tmp_path):
         time.sleep(1.5)
         connections, slowest = [], 0.0
         try:
-            for n in range(15):
+            for _n in range(15):
                 started = time.monotonic()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 connection.request("GET", "/api/v1/health")  # cheap even on a cold worker
