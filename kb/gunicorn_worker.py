@@ -138,12 +138,10 @@ class ConnectionBoard:
     def least_of_others(self, slot: int, now: float, stale: float) -> int | None:
         """The fewest connections any other live worker holds (None: no other one)."""
         least = None
-        for other in range(self.slots):
-            pid, connections, seen = self.LINE.unpack_from(self._memory, other * self.LINE.size)
-            if other == slot or not pid or now - seen > stale:
-                continue
-            if least is None or connections < least:
-                least = connections
+        for other, (pid, connections, seen) in enumerate(self.LINE.iter_unpack(self._memory)):
+            if pid and other != slot and now - seen <= stale:
+                if least is None or connections < least:
+                    least = connections
         return least
 
 
