@@ -14,8 +14,9 @@ bind = os.environ.get("KB_BIND", "127.0.0.1:8000")
 # 3 workers x 1 thread vs 3 x 4 at 8 connections: typical queries p99 13 ms vs 58 ms,
 # long-tail queries 434 vs 312 req/s. kb's worker class spreads kept-alive connections
 # evenly over the workers (kb/gunicorn_worker.py); with that, one worker per core beat
-# cores + 1 in each of four paired runs at 8 connections (+7% to +17% req/s, lower p99):
-# a third busy process only took turns on the two cores. gthread (even with 1 thread)
+# cores + 1 in two paired runs (load.py --workers 2|3 --connections 8): +30% and +39%
+# req/s on typical queries (p99 8-47 ms vs 138-164 ms), +28% and +31% on long-tail ones.
+# A third busy process only takes turns on the two cores. gthread (even with 1 thread)
 # keeps idle keep-alive connections (nginx's upstream pool) in its event loop, which the
 # sync worker cannot. In front of the open internet, put nginx before kb: it buffers slow
 # clients.

@@ -17,8 +17,9 @@ What it does:
      long-tail  3,000 distinct two- and three-word queries: every request a real search;
    with wrk (Debian package) and benchmarks/wrk_queries.lua when wrk is installed, else
    with a thread-per-connection http.client fallback;
-4. prints requests/s, p50/p95/p99 latency, errors (non-2xx + socket errors) and the
-   server's CPU time per request per concurrency, and writes them to
+4. prints requests/s, p50/p95/p99 latency, errors (non-2xx + socket errors), the
+   server's CPU time per request per concurrency and, halfway through each run, how many
+   connections each worker holds ("split 4/4"), and writes them to
    benchmarks/results/load.json.
 
 The load generator runs on the same machine as the server, so on 2 cores it takes CPU
@@ -330,6 +331,35 @@ class Gunicorn:
                 used = fields[11:13] + (fields[13:15] if pid == self.proc.pid else [])
                 total += sum(int(x) for x in used) / tick
         return total
+
+    def connections_per_worker(self) -> list[int] | None:
+        """How many established client connections each worker holds now, fewest first
+        (Linux /proc: the server's sockets on the port, matched to the workers' open files)."""
+        if self.proc is None or not Path("/proc/net/tcp").exists():
+            return None
+        held = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == self.port and fields[3] == "01":
+                held.add(f"socket:[{fields[9]}]")
+        master = self.proc.pid
+        try:
+            children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        except OSError:
+            return None
+        counts = []
+        for pid in children:
+            count = 0
+            try:
+                for fd in Path(f"/proc/{pid}/fd").iterdir():
+                    try:
+                        count += os.readlink(fd) in held
+                    except OSError:
+                        continue
+            except OSError:
+                continue
+            counts.append(count)
+        return sorted(counts)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -723,13 +753,26 @@ def main(argv: list[str] | None = None) -> int:
                 repeats = []
                 for _ in range(args.repeat):
                     cpu_before = server.cpu_seconds() if server else None
+                    # Halfway through, how the connections are split over the workers.
+                    split: dict = {}
+                    sampler = threading.Timer(
+                        args.duration / 2,
+                        lambda found=split: found.update(workers=server.connections_per_worker()),
+                    )
+                    if server is not None:
+                        sampler.start()
                     one = drive(base_url, paths, connections, args.duration, client, workdir)
+                    sampler.cancel()
+                    if split.get("workers"):
+                        one["connections_per_worker"] = split["workers"]
                     if cpu_before is not None and one["requests"]:
                         used = server.cpu_seconds() - cpu_before
                         one["server_cpu_ms_per_request"] = round(used * 1000 / one["requests"], 2)
                     one["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
                     repeats.append(one)
-                    print(table([one]).splitlines()[-1], flush=True)
+                    held = one.get("connections_per_worker")
+                    shown = f"   split {'/'.join(map(str, held))}" if held else ""
+                    print(table([one]).splitlines()[-1] + shown, flush=True)
                 row = median_row(repeats)
                 rows.append(row)
                 if args.repeat > 1:
