@@ -16,7 +16,9 @@ one list for that.
 
 from __future__ import annotations
 
+import bisect
 import heapq
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -117,8 +119,7 @@ class StoredReader(IndexReader):
             yield from self.inner.terms_from(fieldname, prefix)
             return
         terms = self._field_terms(fieldname)
-        start = np.searchsorted(np.array(terms, dtype=object), _text(prefix)) if terms else 0
-        for text in terms[int(start) :]:
+        for text in itertools.islice(terms, bisect.bisect_left(terms, _text(prefix)), None):
             yield fieldname, text.encode("utf-8")
 
     def all_terms(self) -> Iterator[tuple[str, bytes]]:
