@@ -169,26 +169,36 @@ class KbThreadWorker(ThreadWorker):
         try:
             super().run()
         finally:
+            self._leave_board()
+
+    def _leave_board(self) -> None:
+        if self._slot is not None:
             BOARD.release(self._slot, os.getpid())
+            self._slot = None
+            self._fair = True
 
     def notify(self):
         """Once per turn of the worker's loop: publish the connections held, and accept new
-        ones only while holding no more than the least loaded other worker."""
+        ones only while holding no more than the least loaded other worker. A stopping
+        worker (HUP, TERM, recycling) takes no more connections and leaves the board at
+        once, so the others never hold back for it."""
         super().notify()
         if self._slot is None:
+            return
+        if not self.alive:
+            self._leave_board()
             return
         now = time.monotonic()
         BOARD.write(self._slot, os.getpid(), self.nr_conns, now)
         least = BOARD.least_of_others(self._slot, now, STALE)
         self._fair = least is None or self.nr_conns <= least
-        if self.alive:
-            super().set_accept_enabled(self._fair and self.nr_conns < self.worker_connections)
+        super().set_accept_enabled(self._fair and self.nr_conns < self.worker_connections)
 
     def set_accept_enabled(self, enabled):
         super().set_accept_enabled(enabled and self._fair)
 
     def wait_for_and_dispatch_events(self, timeout):
-        if not self._fair and self.alive:
+        if not self._fair:
             timeout = min(timeout, RECHECK)
         super().wait_for_and_dispatch_events(timeout)
 

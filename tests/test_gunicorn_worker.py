@@ -123,3 +123,32 @@ def test_a_burst_of_new_connections_never_waits_for_a_worker(tmp_path):
         finally:
             for connection in connections:
                 connection.close()
+
+
+def test_a_stopping_worker_leaves_the_board_at_once(monkeypatch):
+    """On HUP, TERM or recycling a worker stops accepting but keeps its kept-alive
+    connections for a moment: it leaves the board on its next turn, so the others never
+    hold back for a worker that takes no more connections."""
+    from gunicorn.workers.base import Worker
+
+    from kb import gunicorn_worker
+
+    monkeypatch.setattr(Worker, "notify", lambda self: None)  # gunicorn's heartbeat file
+    worker = gunicorn_worker.KbThreadWorker.__new__(gunicorn_worker.KbThreadWorker)
+    worker.sockets, worker._accepting, worker.worker_connections = [], False, 1000
+    worker.alive, worker.nr_conns = True, 2
+    worker._slot = gunicorn_worker.BOARD.claim(age=63, pid=os.getpid())
+    other = gunicorn_worker.BOARD.claim(age=62, pid=os.getpid() + 1)
+    gunicorn_worker.BOARD.write(other, os.getpid() + 1, 5)
+    try:
+        worker.notify()
+        now = time.monotonic()
+        assert gunicorn_worker.BOARD.least_of_others(other, now, STALE) == 2
+        assert worker._fair and worker._accepting
+        worker.alive = False  # what gunicorn's signal handlers and max_requests do
+        worker.notify()
+        assert worker._slot is None
+        assert gunicorn_worker.BOARD.least_of_others(other, time.monotonic(), STALE) is None
+    finally:
+        gunicorn_worker.BOARD.release(63, os.getpid())
+        gunicorn_worker.BOARD.release(other, os.getpid() + 1)
