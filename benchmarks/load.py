@@ -333,33 +333,12 @@ class Gunicorn:
         return total
 
     def connections_per_worker(self) -> list[int] | None:
-        """How many established client connections each worker holds now, fewest first
-        (Linux /proc: the server's sockets on the port, matched to the workers' open files)."""
-        if self.proc is None or not Path("/proc/net/tcp").exists():
+        """How many established client connections each worker holds now, fewest first."""
+        if self.proc is None:
             return None
-        held = set()
-        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].split(":")[1], 16) == self.port and fields[3] == "01":
-                held.add(f"socket:[{fields[9]}]")
-        master = self.proc.pid
-        try:
-            children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        except OSError:
-            return None
-        counts = []
-        for pid in children:
-            count = 0
-            try:
-                for fd in Path(f"/proc/{pid}/fd").iterdir():
-                    try:
-                        count += os.readlink(fd) in held
-                    except OSError:
-                        continue
-            except OSError:
-                continue
-            counts.append(count)
-        return sorted(counts)
+        from kb.gunicorn_worker import connections_per_worker
+
+        return connections_per_worker(self.proc.pid, self.port)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

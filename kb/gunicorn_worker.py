@@ -33,6 +33,7 @@ import os
 import re
 import struct
 import time
+from pathlib import Path
 from urllib.parse import unquote
 
 from gunicorn import util
@@ -145,6 +146,37 @@ class ConnectionBoard:
         return least
 
 
+def connections_per_worker(master: int, port: int) -> list[int] | None:
+    """How many established connections on `port` each worker of the gunicorn `master`
+    holds, fewest first (Linux /proc: the server's sockets, matched to each worker's open
+    files; None elsewhere). For benchmarks and tests: how evenly the board spreads them."""
+    try:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return None
+    held = set()
+    for line in table:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+            held.add(f"socket:[{fields[9]}]")
+    counts = []
+    for pid in children:
+        try:
+            descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:  # the worker exited meanwhile
+            continue
+        counts.append(sum(_link(fd) in held for fd in descriptors))
+    return sorted(counts)
+
+
+def _link(descriptor: Path) -> str:
+    try:
+        return os.readlink(descriptor)
+    except OSError:  # closed since it was listed
+        return ""
+
+
 BOARD = ConnectionBoard()
 STALE = 2.0  # seconds: a worker's loop writes its line at least once a second
 # How often a worker that is not accepting looks at the board again. Its loop would
@@ -183,6 +215,9 @@ class KbThreadWorker(ThreadWorker):
         worker (HUP, TERM, recycling) takes no more connections and leaves the board at
         once, so the others never hold back for it."""
         super().notify()
+        self._publish()
+
+    def _publish(self) -> None:
         if self._slot is None:
             return
         if not self.alive:
@@ -206,8 +241,7 @@ class KbThreadWorker(ThreadWorker):
         """Accept one connection, then publish it at once and stop accepting if this
         worker now holds more than its share (the others see it on their next turn)."""
         super().accept(listener)
-        if self._slot is not None:
-            self.notify()
+        self._publish()
 
     def load_wsgi(self):
         super().load_wsgi()

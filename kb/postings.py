@@ -294,20 +294,6 @@ class StoredPostings:
         starts = self.postings.fields[field][0]
         return int(starts[number + 1] - starts[number]) if number + 1 < len(starts) else 0
 
-    def entries(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """(docnums ascending, counts, each one's positions) of a term in a stored field."""
-        number = self.number(term)
-        if number is None:
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.int32), []
-        rows, counts = self.postings.get(field, number)
-        docnums = self.docnum_of_row[rows]
-        positions = np.split(self.postings.positions(field, number), np.cumsum(counts)[:-1])
-        if not self.ordered:
-            order = np.argsort(docnums, kind="stable")
-            docnums, counts = docnums[order], counts[order]
-            positions = [positions[i] for i in order.tolist()]
-        return docnums, counts, positions
-
     def field_terms(self, field: str) -> list[str]:
         """The terms some section's `field` holds, sorted."""
         starts = self.postings.fields[field][0]
@@ -318,16 +304,28 @@ class StoredPostings:
 
     def weights(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums ascending, weights) of a term in a stored field, as Whoosh reads them."""
+        docnums, weights, _positions = self._read(field, term, positions=False)
+        return docnums, weights
+
+    def entries(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """(docnums ascending, weights, each one's positions) of a term in a stored field."""
+        return self._read(field, term, positions=True)
+
+    def _read(self, field: str, term: str, positions: bool):
         number = self.number(term)
         if number is None:
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64), []
         rows, counts = self.postings.get(field, number)
         docnums = self.docnum_of_row[rows]
         weights = (counts * self.boosts[field]).astype(np.float32).astype(np.float64)
+        found = []
+        if positions and counts.size:
+            found = np.split(self.postings.positions(field, number), np.cumsum(counts)[:-1])
         if not self.ordered:
             order = np.argsort(docnums, kind="stable")
             docnums, weights = docnums[order], weights[order]
-        return docnums, weights
+            found = [found[i] for i in order.tolist()] if found else found
+        return docnums, weights, found
 
     def phrase(self, field: str, words, candidates: np.ndarray, slop: int) -> np.ndarray:
         """Those of `candidates` (ascending docnums whose `field` holds every word) where

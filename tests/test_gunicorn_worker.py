@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kb.corpus import load_corpus
-from kb.gunicorn_worker import STALE, ConnectionBoard
+from kb.gunicorn_worker import STALE, ConnectionBoard, connections_per_worker
 from kb.index import build_index
 from tests.test_faults import gunicorn
 
@@ -40,34 +40,6 @@ def test_the_board_gives_the_least_loaded_other_live_worker():
     assert board.least_of_others(2, now, STALE) == 0
 
 
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
-def _established_inodes(port: int) -> set[str]:
-    """Inodes of the server's side of established TCP connections on `port`."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
-            inodes.add(fields[9])
-    return inodes
-
-
-def _workers(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [int(pid) for pid in children]
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_kept_alive_connections_spread_over_the_workers(tmp_path):
     index = tmp_path / "index"
@@ -75,7 +47,7 @@ def test_kept_alive_connections_spread_over_the_workers(tmp_path):
     with gunicorn(index, tmp_path, KB_WORKERS="3", KB_THREADS="1") as (base, proc, _log):
         port = int(base.rsplit(":", 1)[1])
         deadline = time.monotonic() + 60
-        while len(_workers(proc.pid)) < 3 and time.monotonic() < deadline:
+        while len(connections_per_worker(proc.pid, port)) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1.5)  # every worker has written its line on the board
         connections = []
@@ -88,8 +60,7 @@ def test_kept_alive_connections_spread_over_the_workers(tmp_path):
                 response.read()  # kept alive: the worker holds the connection
                 connections.append(connection)
                 time.sleep(0.05)
-            held = _established_inodes(port)
-            per_worker = sorted(len(_socket_inodes(pid) & held) for pid in _workers(proc.pid))
+            per_worker = connections_per_worker(proc.pid, port)
             assert per_worker == [3, 3, 3], per_worker
         finally:
             for connection in connections:
@@ -118,8 +89,7 @@ def test_a_burst_of_new_connections_never_waits_for_a_worker(tmp_path):
                 assert response.status == 200
                 connections.append(connection)
             assert slowest < 0.3, slowest
-            held = _established_inodes(port)
-            assert sum(len(_socket_inodes(pid) & held) for pid in _workers(proc.pid)) == 15
+            assert sum(connections_per_worker(proc.pid, port)) == 15
         finally:
             for connection in connections:
                 connection.close()

@@ -143,7 +143,7 @@ def _summed(size: int, pieces: list[Postings]) -> np.ndarray:
     else:
         ids = np.concatenate([ids for ids, _values in pieces])
         values = np.concatenate([values for _ids, values in pieces])
-    return np.bincount(ids, weights=values, minlength=size).astype(np.float64, copy=False)
+    return np.bincount(ids, weights=values, minlength=size)
 
 
 def _tree_sum(parts: list[np.ndarray]) -> np.ndarray:
@@ -345,7 +345,7 @@ class SectionTerms:
     """One section's title and text analyzed once, for feedback and sentence matching:
     its terms in order (as numbers: `tokens`) and each one's sentence number."""
 
-    __slots__ = ("tokens", "sentences", "term_ids", "shares", "size", "_sentences_by_term")
+    __slots__ = ("tokens", "sentences", "term_ids", "shares", "_sentences_by_term")
 
     def __init__(self, tokens: np.ndarray, sentences: np.ndarray):
         self.tokens = tokens
@@ -355,7 +355,6 @@ class SectionTerms:
         order = np.argsort(first, kind="stable")
         self.term_ids = unique[order]  # the distinct terms, first seen first
         self.shares = counts[order] / max(len(tokens), 1)  # count / term count: P(t|d)
-        self.size = int(self.term_ids.size)  # how many distinct terms
 
     def sentences_of(self, term_ids: list[int | None]) -> list[list[int]]:
         """For each term, the numbers of the sentences holding it, ascending. The section's
@@ -487,7 +486,8 @@ class Feedback:
         if not ids.size:
             return []
         # P(t|d) * P(d|q), summed per term in the order the documents come (as a loop would).
-        shares = np.repeat([score / total for _docnum, score in best], [t.size for t in analyses])
+        sizes = [terms.term_ids.size for terms in analyses]
+        shares = np.repeat([score / total for _docnum, score in best], sizes)
         products = np.concatenate([terms.shares for terms in analyses]) * shares
         unique, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
         sums = np.bincount(inverse, weights=products)

@@ -55,8 +55,6 @@ class StoredReader(IndexReader):
         self.stored = stored
         self.schema = inner.schema
         self._fields = frozenset(stored.postings.fields)
-        self._lengths = stored.lengths
-        self._totals = stored.totals
         self._terms: dict[str, list[str]] = {}
 
     def __getattr__(self, name: str):
@@ -133,9 +131,12 @@ class StoredReader(IndexReader):
         if fieldname not in self._fields:
             return self.inner.term_info(fieldname, text)
         docnums, weights = self.stored.weights(fieldname, _text(text))
+        return self._term_info(fieldname, text, docnums, weights)
+
+    def _term_info(self, fieldname: str, text, docnums: np.ndarray, weights: np.ndarray):
         if not docnums.size:
             raise TermNotFound((fieldname, text))
-        lengths = self._lengths[fieldname][docnums]
+        lengths = self.stored.lengths[fieldname][docnums]
         return TermInfo(
             weight=float(weights.sum()),
             df=int(docnums.size),
@@ -162,36 +163,36 @@ class StoredReader(IndexReader):
     def field_length(self, fieldname: str) -> int:
         if fieldname not in self._fields:
             return self.inner.field_length(fieldname)
-        return self._totals[fieldname]
+        return self.stored.totals[fieldname]
 
     def min_field_length(self, fieldname: str) -> int:
         if fieldname not in self._fields:
             return self.inner.min_field_length(fieldname)
-        return int(self._lengths[fieldname].min(initial=0))
+        return int(self.stored.lengths[fieldname].min(initial=0))
 
     def max_field_length(self, fieldname: str) -> int:
         if fieldname not in self._fields:
             return self.inner.max_field_length(fieldname)
-        return int(self._lengths[fieldname].max(initial=0))
+        return int(self.stored.lengths[fieldname].max(initial=0))
 
     def doc_field_length(self, docnum: int, fieldname: str, default=0):
         if fieldname not in self._fields:
             return self.inner.doc_field_length(docnum, fieldname, default)
-        return int(self._lengths[fieldname][docnum]) or default
+        return int(self.stored.lengths[fieldname][docnum]) or default
 
     def field_lengths(self, fieldname: str) -> np.ndarray | None:
         """Every docnum's length in `fieldname` as doc_field_length gives it (0: none), or
         None for a field this reader passes on."""
-        return self._lengths.get(fieldname)
+        return self.stored.lengths.get(fieldname)
 
     # -- postings -----------------------------------------------------------------------
 
     def postings(self, fieldname: str, text, scorer=None):
         if fieldname in self._fields:
             return self._stored_matcher(fieldname, _text(text), scorer)
-        if scorer is None or self.inner.is_atomic():
-            if scorer is None:
-                return self.inner.postings(fieldname, text)
+        if scorer is None:
+            return self.inner.postings(fieldname, text)
+        if self.inner.is_atomic():
             return self.inner.postings(fieldname, text, scorer=scorer)
         # Segments' matchers number documents from 0 in each; a scorer is given the build's
         # docnums, so the term's postings are read as one list.
@@ -213,11 +214,9 @@ class StoredReader(IndexReader):
         )
 
     def _stored_matcher(self, fieldname: str, text: str, scorer):
-        docnums, counts, positions = self.stored.entries(fieldname, text)
-        if not docnums.size:
-            raise TermNotFound((fieldname, text))
+        docnums, weights, positions = self.stored.entries(fieldname, text)
+        terminfo = self._term_info(fieldname, text, docnums, weights)  # TermNotFound if none
         form = self.schema[fieldname].format
-        weights = (counts * form.field_boost).astype(np.float32).astype(np.float64)
         return ListMatcher(
             docnums.tolist(),
             weights.tolist(),
@@ -225,5 +224,5 @@ class StoredReader(IndexReader):
             form,
             scorer=scorer,
             term=(fieldname, text),
-            terminfo=self.term_info(fieldname, text),
+            terminfo=terminfo,
         )
