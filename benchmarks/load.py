@@ -340,6 +340,22 @@ class Gunicorn:
 
         return connections_per_worker(self.proc.pid, self.port)
 
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait until the workers have closed the previous run's connections.
+
+        A run's end closes all its connections at once, and a worker reaps each close in
+        turn: for a few tens of ms one worker may still count 16 while the other counts 0.
+        A run started right then sends every new connection to the emptier worker (the
+        board balances by held connections), and the level runs on one core ("split 0/8").
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            held = self.connections_per_worker()
+            if not held or not any(held):
+                break
+            time.sleep(0.05)
+        time.sleep(0.1)  # each worker's next loop turn publishes its count
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -731,6 +747,8 @@ def main(argv: list[str] | None = None) -> int:
             for connections in levels:
                 repeats = []
                 for _ in range(args.repeat):
+                    if server is not None:
+                        server.settle()
                     cpu_before = server.cpu_seconds() if server else None
                     # Halfway through, how the connections are split over the workers.
                     split: dict = {}
