@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 from rapidfuzz.distance import DamerauLevenshtein
-from whoosh.lang.porter import stem
+from whoosh.lang.porter import stem as porter_stem
 
 from kb.config import DEFAULT_CRISIS_MESSAGE as DEFAULT_MESSAGE
 from kb.config import DEFAULT_CRISIS_TITLE as DEFAULT_TITLE
@@ -76,6 +76,12 @@ class CrisisSettings:
     title: str = DEFAULT_TITLE
     message: str = DEFAULT_MESSAGE
     resources: tuple[dict, ...] = ()  # e.g. {"name": "Clinic crisis line", "phone": "..."}
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Porter stem of a word, remembered (every search checks its words)."""
+    return porter_stem(word)
 
 
 @lru_cache(maxsize=65536)

@@ -16,6 +16,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from whoosh import highlight, scoring
 from whoosh.query import Or, Phrase, Term
@@ -26,7 +27,7 @@ from kb.importer import import_jsonl
 from kb.index import build_index, current_build
 from kb.search import KnowledgeBase
 from kb.search.memo import MemoAnalyzer
-from kb.search.ranking import LuceneIdfBM25F, Ranker
+from kb.search.ranking import LuceneIdfBM25F, Ranker, _sum_by_term, body_term_weights
 from kb.search.reader import StoredReader
 from kb.search.snippets import (
     SNIPPET_MAXCHARS,
@@ -217,6 +218,49 @@ def test_feedback_terms_and_scores_equal_the_plain_computation(
         through_query = ranker.accumulate(kb.feedback.query(best, parsed.query, kb.ranking))[0]
         assert direct.tolist() == through_query.tolist(), text
         checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.parametrize("span", [50, 5_000, 500_000])  # dense and sparse term numbers
+def test_sums_by_term_equal_numpys_unique_and_bincount(span):
+    rng = np.random.default_rng(span)
+    for size in (1, 2, 10, 700, 7_000):
+        ids = rng.integers(0, span, size).astype(np.intp)
+        values = rng.random(size)
+        unique, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+        got = _sum_by_term(ids, values)
+        assert got[0].tolist() == unique.tolist()
+        assert got[1].tolist() == first.tolist()
+        assert got[2].tolist() == np.bincount(inverse, weights=values).tolist()
+
+
+@pytest.mark.parametrize("which", ["shipped", "nfcorpus"])
+def test_best_sentence_equals_the_plain_computation(which, kb, nfcorpus_kb, nfcorpus_queries):
+    """Sentence matching's slices of sorted (term, sentence) pairs give each section's best
+    sentence sum as a loop over its tokens does, added in the query terms' order."""
+    kb, texts = (kb, SHIPPED_QUERIES) if which == "shipped" else (nfcorpus_kb, nfcorpus_queries)
+    ranker = kb._ranker()
+    analysis = kb.sentence_match.analysis
+    checked = 0
+    for text in texts:
+        parsed = kb.parse(text)
+        values = {
+            t: w * ranker.searcher.idf("body", t)
+            for t, w in body_term_weights(parsed.query).items()
+        }
+        scores = ranker.scores(parsed.query)
+        best = sorted(scores, key=lambda d: (-scores[d], d))[: kb.ranking.sentence_candidates]
+        for docnum in best:
+            terms = analysis(docnum)
+            term_ids = [analysis.table.number(t) for t in values]
+            sums: dict[int, float] = {}
+            pairs = list(zip(terms.tokens.tolist(), terms.sentences.tolist(), strict=True))
+            for term, value in zip(term_ids, values.values(), strict=True):
+                for sentence in sorted({s for t, s in pairs if t == term}):
+                    sums[sentence] = sums.get(sentence, 0) + value
+            expected = max(sums.values(), default=0.0)
+            assert terms.best_sentence(term_ids, list(values.values())) == expected, text
+            checked += expected > 0
     assert checked >= 10
 
 

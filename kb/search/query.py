@@ -274,14 +274,21 @@ class QueryParser:
                 joined_terms.update(joined.terms)
                 clauses.append(term_query(joined.terms[0], weights, settings.joined_boost))
         highlight_terms = set(flat) | joined_terms
-        haystacks = [flat, *([term] for term in joined_terms)]
+        query_terms = set(flat) | joined_terms
 
         def in_query(variants) -> bool:
-            return any(contains_sequence(h, v) for h in haystacks for v in variants)
+            """Whether the query holds a variant: a one-term variant as a word or a joined
+            pair, a longer one as a run of the words."""
+            for variant in variants:
+                if len(variant) == 1:
+                    if variant[0] in query_terms:
+                        return True
+                elif variant and variant[0] in query_terms and contains_sequence(flat, variant):
+                    return True
+            return False
 
         expansions: list[Expansion] = []
         highlight_phrases: set[tuple[str, ...]] = set()
-        query_terms = set(flat) | joined_terms
         groups = zip(self.expansions, self._expansion_firsts, strict=True)
         for group, firsts in groups if settings.expansion_weight > 0 else ():
             if firsts.isdisjoint(query_terms):
