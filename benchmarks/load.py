@@ -10,7 +10,8 @@ What it does:
 2. starts `gunicorn -c gunicorn.conf.py wsgi:app` on a free loopback port with that
    KB_INDEX_DIR and KB_RATE_LIMIT="" (the per-client limit would otherwise answer 429);
 3. waits for GET /api/v1/health, warms every worker up, then drives GET /api/v1/search
-   at each concurrency for --duration seconds, for two workloads:
+   at each concurrency for --duration seconds (--repeat times), the two workloads taking
+   turns so that the runs a ratio compares are seconds apart, not minutes:
      typical    the 30 QUERIES below (topics, British spellings, misspellings) over and
                 over, as a clinic's popular searches recur: mostly answered from kb's
                 per-build results cache;
@@ -19,8 +20,9 @@ What it does:
    with a thread-per-connection http.client fallback;
 4. prints requests/s, p50/p95/p99 latency, errors (non-2xx + socket errors), the
    server's CPU time per request per concurrency and, halfway through each run, how many
-   connections each worker holds ("split 4/4"), and writes them to
-   benchmarks/results/load.json.
+   connections each worker holds ("split 4/4"); then long-tail req/s as a share of
+   typical req/s per concurrency (target >= 0.6x at 8 and 32 connections), and writes
+   them to benchmarks/results/load.json.
 
 The load generator runs on the same machine as the server, so on 2 cores it takes CPU
 from kb: the figures are a floor for what kb does on a machine of its own.
@@ -138,6 +140,8 @@ LONG_TAIL_WORDS = sorted(
 )
 
 TARGET = {"requests_per_second": 500, "p99_ms": 50, "errors": 0}
+# Long-tail searches (every query new) >= this share of the typical workload's req/s.
+LONG_TAIL_TARGET = 0.6
 
 
 def long_tail_queries(count: int = 3000, seed: int = 20) -> list[str]:
@@ -555,6 +559,57 @@ def summarise(
     }
 
 
+def measure(server, base_url, paths, connections, args, client, workdir) -> dict:
+    """One run of one workload at one concurrency, with the server's CPU time per request
+    and, halfway through, how the connections are split over the workers."""
+    if server is not None:
+        server.settle()
+    cpu_before = server.cpu_seconds() if server else None
+    split: dict = {}
+    sampler = threading.Timer(
+        args.duration / 2,
+        lambda found=split: found.update(workers=server.connections_per_worker()),
+    )
+    if server is not None:
+        sampler.start()
+    one = drive(base_url, paths, connections, args.duration, client, workdir)
+    sampler.cancel()
+    if split.get("workers"):
+        one["connections_per_worker"] = split["workers"]
+    if cpu_before is not None and one["requests"]:
+        used = server.cpu_seconds() - cpu_before
+        one["server_cpu_ms_per_request"] = round(used * 1000 / one["requests"], 2)
+    one["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
+    return one
+
+
+def long_tail_ratios(runs: list[dict]) -> list[dict]:
+    """Per concurrency: long-tail req/s over typical req/s (the medians' ratio, and each
+    repeat's own pair), and the inverse ratio of server CPU per request."""
+    by_name = {run["workload"]: run["levels"] for run in runs}
+    if not {"typical", "long-tail"} <= by_name.keys():
+        return []
+    ratios = []
+    for typical, tail in zip(by_name["typical"], by_name["long-tail"], strict=True):
+        pairs = zip(typical.get("repeats", [typical]), tail.get("repeats", [tail]), strict=True)
+        row = {
+            "connections": typical["connections"],
+            "requests_per_second": round(
+                tail["requests_per_second"] / typical["requests_per_second"], 3
+            ),
+            "paired": [
+                round(t["requests_per_second"] / c["requests_per_second"], 3) for c, t in pairs
+            ],
+        }
+        if "server_cpu_ms_per_request" in typical and "server_cpu_ms_per_request" in tail:
+            row["cpu_per_request"] = round(
+                typical["server_cpu_ms_per_request"] / tail["server_cpu_ms_per_request"], 3
+            )
+        row["within_target"] = row["requests_per_second"] >= LONG_TAIL_TARGET
+        ratios.append(row)
+    return ratios
+
+
 def median_row(repeats: list[dict]) -> dict:
     """One row from repeated runs of a level: the median of each figure, errors summed.
 
@@ -737,44 +792,27 @@ def main(argv: list[str] | None = None) -> int:
             f"serving build {health['build']}: {health['articles']} articles, "
             f"{health['sections']} sections; client {client}"
         )
-        runs = []
+        paths = {name: workload_paths(name) for name in workloads}
         for name in workloads:
-            paths = workload_paths(name)
-            print(f"workload {name}: {len(paths)} distinct queries")
+            print(f"workload {name}: {len(paths[name])} distinct queries")
             if args.warmup > 0:
-                drive(base_url, paths, max(levels), args.warmup, client, workdir)
-            rows = []
-            for connections in levels:
-                repeats = []
-                for _ in range(args.repeat):
-                    if server is not None:
-                        server.settle()
-                    cpu_before = server.cpu_seconds() if server else None
-                    # Halfway through, how the connections are split over the workers.
-                    split: dict = {}
-                    sampler = threading.Timer(
-                        args.duration / 2,
-                        lambda found=split: found.update(workers=server.connections_per_worker()),
-                    )
-                    if server is not None:
-                        sampler.start()
-                    one = drive(base_url, paths, connections, args.duration, client, workdir)
-                    sampler.cancel()
-                    if split.get("workers"):
-                        one["connections_per_worker"] = split["workers"]
-                    if cpu_before is not None and one["requests"]:
-                        used = server.cpu_seconds() - cpu_before
-                        one["server_cpu_ms_per_request"] = round(used * 1000 / one["requests"], 2)
-                    one["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
-                    repeats.append(one)
+                drive(base_url, paths[name], max(levels), args.warmup, client, workdir)
+        # The workloads take turns at each level and repeat (typical, long-tail, typical,
+        # ...), so the two figures a ratio compares are measured seconds apart: a shared
+        # machine's speed drifts by tens of percent over the minutes a run takes.
+        repeats: dict[tuple[str, int], list[dict]] = {}
+        for connections in levels:
+            for _ in range(args.repeat):
+                for name in workloads:
+                    one = measure(server, base_url, paths[name], connections, args, client, workdir)
+                    repeats.setdefault((name, connections), []).append(one)
                     held = one.get("connections_per_worker")
                     shown = f"   split {'/'.join(map(str, held))}" if held else ""
-                    print(table([one]).splitlines()[-1] + shown, flush=True)
-                row = median_row(repeats)
-                rows.append(row)
-                if args.repeat > 1:
-                    print(table([row]).splitlines()[-1] + "   <- median", flush=True)
-            runs.append({"workload": name, "distinct_queries": len(paths), "levels": rows})
+                    print(f"{name:>9} " + table([one]).splitlines()[-1] + shown, flush=True)
+        runs = []
+        for name in workloads:
+            rows = [median_row(repeats[name, connections]) for connections in levels]
+            runs.append({"workload": name, "distinct_queries": len(paths[name]), "levels": rows})
         if server is not None and server.proc.poll() is not None:
             raise SystemExit("gunicorn died during the run")
     finally:
@@ -810,7 +848,8 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": args.duration,
         "typical_queries": QUERIES,
         "runs": runs,
-        "target": TARGET,
+        "long_tail_ratio": long_tail_ratios(runs),
+        "target": {**TARGET, "long_tail_ratio": LONG_TAIL_TARGET},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -828,6 +867,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{TARGET['p99_ms']} ms; 0 errors at all levels): "
             f"{'met' if run['meets_target'] else 'NOT met'}"
         )
+    if result["long_tail_ratio"]:
+        print(f"\nlong-tail / typical (target >= {LONG_TAIL_TARGET}x at 8 and 32 connections):")
+        print("conns   req/s ratio   each repeat          cpu/req ratio  target")
+        for row in result["long_tail_ratio"]:
+            paired = "/".join(f"{r:.2f}" for r in row["paired"])
+            cpu = f"{row['cpu_per_request']:.2f}x" if "cpu_per_request" in row else "-"
+            verdict = "yes" if row["within_target"] else "no"
+            print(
+                f"{row['connections']:>5} {row['requests_per_second']:>11.2f}x   {paired:<20} "
+                f"{cpu:>13}  {verdict:>6}"
+            )
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     return 0 if all(r["errors"] == 0 for run in runs for r in run["levels"]) else 1
 
