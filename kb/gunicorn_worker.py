@@ -244,6 +244,18 @@ class KbThreadWorker(ThreadWorker):
         self._publish()
 
     def load_wsgi(self):
+        """Load the app, open its build before the first request comes, and freeze the
+        heap (kb.search.live.freeze_heap): the garbage collector's full passes then walk
+        what requests made, not the build."""
+        from kb.search.live import freeze_heap
+
         super().load_wsgi()
         extensions = getattr(self.wsgi, "extensions", {})
         _crisis["settings"] = extensions.get("kb-crisis")
+        live = extensions.get("kb")
+        if live is not None:
+            try:
+                live.get()
+            except Exception:  # noqa: BLE001 - no build yet: requests get the 503
+                pass
+        freeze_heap()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
 from kb.corpus import load_corpus
 from kb.index import build_index
 from kb.models import Hit, SearchResults, Section, Suggestion
 from kb.search import InvalidQuery, KnowledgeBase, LiveKnowledgeBase, markdown_to_plain
+from kb.search.live import freeze_heap
 
 MBT = "bpd-treatment-in-real-sessions:other-therapies-can-fit-different-patterns"
 TELEHEALTH_HEADING = (
@@ -128,6 +132,27 @@ def test_html_in_articles_and_queries_is_escaped(tmp_path, make_article):
         snippet = kb.search(query).hits[0].snippet
         assert "<script>" not in snippet and "<b>" not in snippet
         assert "&lt;script&gt;" in snippet or "&lt;b&gt;" in snippet
+
+
+def test_a_frozen_heap_still_frees_the_build_a_switch_replaced(tmp_path, make_article):
+    """A server freezes its heap once its build is open (fewer objects for each full
+    garbage collection to walk); a switch to a new build must still free the old one,
+    reference cycles included, and leave the heap frozen."""
+    make_article("x.md", "## One\n\nDialectical behavior therapy teaches skills.\n")
+    index = tmp_path / "index"
+    build_index(load_corpus(make_article.corpus), index)
+    live = LiveKnowledgeBase(index)
+    try:
+        old = weakref.ref(live.get())
+        freeze_heap()
+        assert gc.get_freeze_count() > 0
+        make_article("y.md", "## Two\n\nSleep hygiene helps.\n")
+        build_index(load_corpus(make_article.corpus), index)
+        assert live.get().search("sleep").total == 1
+        assert old() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_filters_and_facets(kb):
