@@ -151,6 +151,20 @@ def _summed(size: int, pieces: list[Piece]) -> np.ndarray:
     return np.bincount(ids, weights=values * factors, minlength=size)
 
 
+def _intersection(lists: list[np.ndarray]) -> np.ndarray:
+    """The docnums (ascending) in every one of the ascending docnum arrays, the shortest
+    intersected first."""
+    if not lists:
+        return np.empty(0, dtype=np.intp)
+    lists = sorted(lists, key=len)
+    common = lists[0]
+    for ids in lists[1:]:
+        if not common.size:
+            break
+        common = np.intersect1d(common, ids, assume_unique=True)
+    return common
+
+
 def _tree_sum(parts: list[np.ndarray]) -> np.ndarray:
     """The sum of `parts` as Whoosh adds its matchers' scores: halves, recursively
     (whoosh.util.make_binary_tree), so the floating-point sums are the same."""
@@ -263,7 +277,9 @@ class Ranker:
         intersection of the words' term matchers scores it (their BM25 scores added as
         a binary tree of pairs), times the phrase's boost."""
         lists = [self.posting_list(phrase.fieldname, word) for word in phrase.words]
-        common = self._holding_all(phrase)
+        common = _intersection([ids for ids, _scores in lists])
+        if not common.size:
+            return common, np.empty(0, dtype=np.float64)
         docnums = self.stored.phrase(phrase.fieldname, phrase.words, common, phrase.slop)
         scores = _tree_sum([s[np.searchsorted(ids, docnums)] for ids, s in lists])
         if phrase.boost != 1.0:
@@ -279,15 +295,7 @@ class Ranker:
     def _holding_all(self, phrase: Phrase) -> np.ndarray:
         """The docnums (ascending) whose field holds every word of the phrase: the words'
         cached postings intersected, the shortest first."""
-        lists = sorted((self.posting_list(phrase.fieldname, w)[0] for w in phrase.words), key=len)
-        if not lists:
-            return np.empty(0, dtype=np.intp)
-        common = lists[0]
-        for ids in lists[1:]:
-            if not common.size:
-                break
-            common = np.intersect1d(common, ids, assume_unique=True)
-        return common
+        return _intersection([self.posting_list(phrase.fieldname, w)[0] for w in phrase.words])
 
     def accumulate(self, query, boost: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """(score per docnum, matched per docnum): dense arrays of the query's scores, each
