@@ -307,7 +307,8 @@ def simple_word_analysis(
     words' stems (kb.index, stems.json) and a server seeds its memo with them, so a
     section's words are never stemmed again at search time (Whoosh's snowball stemmer
     is pure Python, about 20 microseconds a word). New stems are added while the memo
-    has fewer than `limit` entries (None: no limit).
+    has fewer than `limit` entries (None: no limit), and unless the call says
+    remember=False (a word made up for one query, such as two query words joined).
     """
     items = getattr(analyzer, "items", None)
     kinds = (
@@ -331,7 +332,9 @@ def simple_word_analysis(
     memo: dict[str, str] = {} if stems is None else stems
     known = memo.get
 
-    def analyze(word: str, removestops: bool = True) -> tuple[tuple[str, bool], ...]:
+    def analyze(
+        word: str, removestops: bool = True, remember: bool = True
+    ) -> tuple[tuple[str, bool], ...]:
         text = word.lower()
         text = variants.get(text, text)
         stopped = (
@@ -344,7 +347,7 @@ def simple_word_analysis(
             stemmed = known(text)
             if stemmed is None:
                 stemmed = stem(text)
-                if limit is None or len(memo) < limit:
+                if remember and (limit is None or len(memo) < limit):
                     memo[text] = stemmed
             text = stemmed
         return ((text, stopped),)

@@ -85,6 +85,19 @@ def test_hyphenation_variants_agree(kb, query):
     assert kb.search(query).total > 0
 
 
+def test_two_words_joined_for_one_query_are_not_remembered(kb):
+    """ "dbt relapse" also looks for "dbtrelapse" ("self harm" finds "selfharm"); a word made
+    up for one query must not take room in the analysis memo a server keeps for words."""
+    memo = kb.queries.analyzer
+    assert kb.search("self harm").total > 0
+    assert kb.search("zebraquux lantern").total >= 0
+    made_up = "zebraquuxlantern"
+    assert made_up not in memo._terms
+    assert all(made_up not in table for table in memo._words.values())
+    assert made_up not in memo._simple.stems
+    assert "lantern" in memo._terms  # typed words are remembered
+
+
 def test_misspelling_is_corrected_with_did_you_mean(kb):
     results = kb.search("medicaton")
     assert results.corrected and results.did_you_mean == "medication"

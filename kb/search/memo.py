@@ -45,45 +45,54 @@ class MemoAnalyzer:
             table = self._words.setdefault((removestops, mode), {})
         return table
 
-    def _tokens(self, word: str, removestops: bool, mode: str) -> list[tuple]:
+    def _tokens(self, word: str, removestops: bool, mode: str, remember: bool = True) -> list:
         """(text, start, end, stopped) of each token of one word."""
         table = self._table(removestops, mode)
         tokens = table.get(word)
         if tokens is None:
-            tokens = self._analyze(word, removestops, mode, table)
+            tokens = self._analyze(word, removestops, mode, table, remember)
         return tokens
 
-    def _analyze(self, word: str, removestops: bool, mode: str, table: dict) -> list[tuple]:
+    def _analyze(
+        self, word: str, removestops: bool, mode: str, table: dict, remember: bool = True
+    ) -> list[tuple]:
         simple = self._simple
         if simple is not None and is_simple_word(word):
             end = len(word)
-            tokens = [(text, 0, end, stopped) for text, stopped in simple(word, removestops)]
+            tokens = [
+                (text, 0, end, stopped) for text, stopped in simple(word, removestops, remember)
+            ]
         elif simple is not None:
             # A hyphenated word or one with an apostrophe: the tokenizer's parts (and joined
             # form) are simple words, each analysed as one (every filter works token by token).
             tokens = [
                 (text, t.startchar, t.endchar, stopped)
                 for t in self.tokenizer(word, chars=True, removestops=removestops, mode=mode)
-                for text, stopped in simple(t.text, removestops)
+                for text, stopped in simple(t.text, removestops, remember)
             ]
         else:
             tokens = [
                 (t.text, t.startchar, t.endchar, t.stopped)
                 for t in self.analyzer(word, chars=True, removestops=removestops, mode=mode)
             ]
-        if len(table) < cache.WORDS:
+        if remember and len(table) < cache.WORDS:
             table[word] = tokens
         return tokens
 
-    def terms(self, value: str) -> list[str]:
-        """The indexed terms of `value` (stop words removed), as the analyzer gives them."""
+    def terms(self, value: str, remember: bool = True) -> list[str]:
+        """The indexed terms of `value` (stop words removed), as the analyzer gives them.
+
+        remember=False analyses words new to the memo without adding them (or their
+        stems): two query words joined ("dbt" + "relapse") make a word no other search
+        will ask for, and a server's long tail of them would fill the memo's room."""
         memo = self._terms
         out: list[str] = []
         for word in WORD_RE.findall(value):
             terms = memo.get(word)
             if terms is None:
-                terms = tuple(text for text, _s, _e, _stop in self._tokens(word, True, ""))
-                if len(memo) < cache.WORDS:
+                tokens = self._tokens(word, True, "", remember)
+                terms = tuple(text for text, _s, _e, _stop in tokens)
+                if remember and len(memo) < cache.WORDS:
                     memo[word] = terms
             out.extend(terms)
         return out

@@ -60,14 +60,17 @@ class Word:
 FAR_RARER = 2.5
 
 
-def split_words(text: str, analyzer, ignored: list[str] | None = None) -> list[Word]:
+def split_words(
+    text: str, analyzer, ignored: list[str] | None = None, remember: bool = True
+) -> list[Word]:
     """Query words; a hyphenated word counts as its parts, so "self-harm" = "self harm".
 
     Words the analyzer drops (stop words such as "how", "my", "the") are appended to
-    `ignored` when it is given. A MemoAnalyzer analyzes each distinct word once.
+    `ignored` when it is given. A MemoAnalyzer analyzes each distinct word once (unless
+    remember=False: words made up for one query).
     """
     analyze = (
-        analyzer.terms
+        (lambda piece: analyzer.terms(piece, remember))
         if isinstance(analyzer, MemoAnalyzer)
         else lambda piece: [t.text for t in analyzer(piece)]
     )
@@ -268,7 +271,8 @@ class QueryParser:
         pairs = zip(words, words[1:], strict=False) if settings.joined_boost > 0 else ()
         for first, second in pairs:
             # "self harm" also finds "selfharm" (and "self-harm", indexed joined too).
-            for joined in self.words(first.text + second.text):
+            joined_text = first.text + second.text
+            for joined in split_words(joined_text, self.analyzer, remember=False):
                 if not self.doc_frequency(joined.terms[0]):
                     continue
                 joined_terms.update(joined.terms)
