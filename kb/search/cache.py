@@ -12,7 +12,7 @@ cache                   key -> value                bound                       
 results                 search arguments -> results RESULTS (256 entries)       shared
 filters                 (topic, article) -> a      FILTERS (1,024 entries)     shared
                         boolean per docnum
-facet values            (kind, value, count) ->     FACETS (100,000 entries)    shared
+facet values            (kind, value, count) ->     FACETS (100,000; a memo)    shared
                         FacetCount
 related                 (section, limit) ->         RELATED (4,096 entries)     shared
                         sections

@@ -49,7 +49,7 @@ class DocumentTable:
         )
         self._topic_labels = {t.id: t.label for t in taxonomy.topics}
         self._filters: cache.SharedCache[np.ndarray] = cache.SharedCache(cache.FILTERS)
-        self._facets: cache.SharedCache[FacetCount] = cache.SharedCache(cache.FACETS)
+        self._facets: cache.Memo[FacetCount] = cache.Memo(cache.FACETS)
 
     def section(self, docnum: int) -> Section:
         """The section indexed as document `docnum`."""
@@ -122,13 +122,10 @@ class DocumentTable:
             present = present[values >= threshold]
         best = present[np.lexsort((present, -counts[present]))][:FACET_LIMIT]
         ordered = [(-int(counts[i]), names[i]) for i in best]
-        facets = []
-        with self._facets.lock:
-            made = self._facets.unlocked
-            for n, v in ordered:
-                facet = made.get((kind, v, n))
-                if facet is None:
-                    facet = FacetCount(value=v, label=label(v), count=-n)
-                    cache.store(made, (kind, v, n), facet)
-                facets.append(facet)
-        return tuple(facets)
+        made = self._facets
+        return tuple(
+            made.get_or_compute(
+                (kind, v, n), lambda v=v, n=n: FacetCount(value=v, label=label(v), count=-n)
+            )
+            for n, v in ordered
+        )

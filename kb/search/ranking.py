@@ -620,10 +620,14 @@ def body_term_weights(query) -> dict[str, float]:
     weights: dict[str, float] = {}
 
     def walk(node, weight: float) -> None:
-        if isinstance(node, Or):
+        kind = type(node)  # kb's own trees: Or, Term and Phrase; isinstance for the rest
+        if kind is Phrase:
+            return
+        if kind is Or or (kind is not Term and isinstance(node, Or)):
+            weight = weight * node.boost
             for sub in node.subqueries:
-                walk(sub, weight * node.boost)
-        elif isinstance(node, Term) and node.fieldname == "body":
+                walk(sub, weight)
+        elif (kind is Term or isinstance(node, Term)) and node.fieldname == "body":
             term_weight = weight * node.boost
             if term_weight > weights.get(node.text, 0.0):
                 weights[node.text] = term_weight
