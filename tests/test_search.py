@@ -92,6 +92,7 @@ def test_two_words_joined_for_one_query_are_not_remembered(kb):
     assert kb.search("self harm").total > 0
     assert kb.search("zebraquux lantern").total >= 0
     made_up = "zebraquuxlantern"
+    assert made_up not in kb.queries._frequencies._values
     assert made_up not in memo._terms
     assert all(made_up not in table for table in memo._words.values())
     assert made_up not in memo._simple.stems

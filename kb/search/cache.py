@@ -26,6 +26,10 @@ analyzed words          (word, stops, mode) ->      WORDS (50,000 entries;      
                         tokens                      a dict that stops growing)
 term frequencies        term -> sections holding it FREQUENCIES (100,000;   shared
                                                     a memo)
+expressions present     taxonomy expression ->      FREQUENCIES (100,000;   shared
+                        all its terms indexed       a memo)
+expansion clauses       (expression, weights) ->    FREQUENCIES (100,000;   shared
+                        its Whoosh query            a memo)
 corrections             (word, distance) -> the     CORRECTIONS (20,000;        shared
                         closest known word          a memo)
 postings                (field, term) or phrase ->  POSTINGS (2,000,000         one per
@@ -112,6 +116,10 @@ class Memo(Generic[V]):
     def __init__(self, maxsize: int):
         self.maxsize = maxsize
         self._values: dict = {}
+
+    def get(self, key: Hashable, default=None):
+        """The remembered value of `key`, else `default`."""
+        return self._values.get(key, default)
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
         """The remembered value of `key`, else compute() (remembered while there is room)."""

@@ -135,23 +135,32 @@ class QueryParser:
         self.corrector = corrector
         self._reader = reader
         self._frequencies: cache.Memo[int] = cache.Memo(cache.FREQUENCIES)
+        self._present: cache.Memo[bool] = cache.Memo(cache.FREQUENCIES)
+        self._expansion_clauses: cache.Memo = cache.Memo(cache.FREQUENCIES)
 
     def words(self, text: str) -> list[Word]:
         """The query words of `text`, analyzed with the build's analyzer."""
         return split_words(text, self.analyzer)
 
-    def doc_frequency(self, term: str) -> int:
+    def doc_frequency(self, term: str, remember: bool = True) -> int:
         """Sections whose title or body holds the term (one count per field), cached: a
-        query asks for its words, their expansions and joined forms, over and over."""
-        return self._frequencies.get_or_compute(term, lambda: self._count(term))
+        query asks for its words, their expansions and joined forms, over and over.
+        remember=False counts a term made up for one query without keeping it."""
+        if remember:
+            return self._frequencies.get_or_compute(term, lambda: self._count(term))
+        known = self._frequencies.get(term)
+        return self._count(term) if known is None else known
 
     def _count(self, term: str) -> int:
         reader = self._reader()
         return sum(reader.doc_frequency(f, term) for f in PHRASE_FIELDS)
 
     def _in_index(self, terms: tuple[str, ...]) -> bool:
-        """Whether every term of an expression occurs somewhere (a cheap stand-in for a match)."""
-        return all(self.doc_frequency(t) for t in terms)
+        """Whether every term of an expression occurs somewhere (a cheap stand-in for a
+        match); remembered per expression (the taxonomy's, a fixed set)."""
+        return self._present.get_or_compute(
+            terms, lambda: all(self.doc_frequency(t) for t in terms)
+        )
 
     def _is_expansion_term(self, word: Word) -> bool:
         return any(t in self._one_word_variants for t in word.terms)
@@ -273,7 +282,7 @@ class QueryParser:
             # "self harm" also finds "selfharm" (and "self-harm", indexed joined too).
             joined_text = first.text + second.text
             for joined in split_words(joined_text, self.analyzer, remember=False):
-                if not self.doc_frequency(joined.terms[0]):
+                if not self.doc_frequency(joined.terms[0], remember=False):
                     continue
                 joined_terms.update(joined.terms)
                 clauses.append(term_query(joined.terms[0], weights, settings.joined_boost))
@@ -306,7 +315,7 @@ class QueryParser:
 
             for expression, variants in group:
                 if all(variants != v for _, v in typed):
-                    clauses.append(_sequence_query(variants[0], weights, weight))
+                    clauses.append(self._expansion_query(variants[0], weights, weight))
                     for variant in variants:
                         # A synonym is what the person meant, so it is marked; the words of a
                         # longer one ("loved one") only together, never "one" alone.
@@ -345,6 +354,13 @@ class QueryParser:
             t for f, t in query.iter_all_terms() if f in TEXT_FIELDS and isinstance(t, str)
         )
         return ParsedQuery(query, terms)
+
+    def _expansion_query(self, terms: tuple[str, ...], weights: FieldWeights, boost: float):
+        """The clause of a taxonomy expression, made once per expression and weights
+        (Whoosh's query objects are never changed once made; the ranker only reads them)."""
+        return self._expansion_clauses.get_or_compute(
+            (terms, weights, boost), lambda: _sequence_query(terms, weights, boost)
+        )
 
     @staticmethod
     def _word_query(word: Word, weights: FieldWeights):
