@@ -50,6 +50,7 @@ class LiveKnowledgeBase:
                 try:
                     build = current_build(self.index_dir)
                     if self._current is None or build != self._current.build_dir:
+                        # (`current` let go of the old build too, for the collection)
                         current = self._current = KnowledgeBase(build, **self.options)
                         if gc.get_freeze_count():
                             refreeze_heap()
