@@ -562,18 +562,19 @@ def summarise(
 def measure(server, base_url, paths, connections, args, client, workdir) -> dict:
     """One run of one workload at one concurrency, with the server's CPU time per request
     and, halfway through, how the connections are split over the workers."""
+    split: dict = {}
+    sampler = None
     if server is not None:
         server.settle()
-    cpu_before = server.cpu_seconds() if server else None
-    split: dict = {}
-    sampler = threading.Timer(
-        args.duration / 2,
-        lambda found=split: found.update(workers=server.connections_per_worker()),
-    )
-    if server is not None:
+        sampler = threading.Timer(
+            args.duration / 2,
+            lambda: split.update(workers=server.connections_per_worker()),
+        )
         sampler.start()
+    cpu_before = server.cpu_seconds() if server else None
     one = drive(base_url, paths, connections, args.duration, client, workdir)
-    sampler.cancel()
+    if sampler is not None:
+        sampler.cancel()
     if split.get("workers"):
         one["connections_per_worker"] = split["workers"]
     if cpu_before is not None and one["requests"]:

@@ -571,9 +571,8 @@ def _sum_by_term(ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
     Term numbers are dense (a build numbers its terms 0, 1, 2...), so when they span no
     more than a few times as many numbers as there are ids (the long sections of a clinic's
     articles), one bincount per column replaces np.unique's sort, at a tenth of its cost.
-    Each sum adds the values in the order they come either way: the same floating point."""
-    if not ids.size:
-        return ids, ids, np.zeros(0)
+    Each sum adds the values in the order they come either way: the same floating point.
+    `ids` is not empty."""
     span = int(ids.max()) + 1
     if span > 8 * ids.size:  # sparse numbers (short sections of a big build): sort them
         unique, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
