@@ -498,6 +498,51 @@ def test_memo_remembers_until_its_bound_then_computes_each_time():
     assert len(memo) == 2
 
 
+def test_lru_evicts_the_least_recently_used_by_size():
+    from kb.search import cache
+
+    lru = cache.LRU(5, getsizeof=len)
+    lru.put("a", "xx")
+    lru.put("b", "xx")
+    assert lru.get("a") == "xx"  # a is now the most recently used
+    lru.put("c", "xx")  # 6 > 5: b, the least recently used, goes
+    assert lru.get("b") is None and lru.get("a") == "xx" and lru.get("c") == "xx"
+    assert lru.currsize == 4 and len(lru) == 2
+    lru.put("a", "x")  # a replaced: its old size is given back
+    assert lru.currsize == 3
+    lru.put("huge", "x" * 6)  # larger than the whole cache: not kept, nothing evicted
+    assert lru.get("huge", "missing") == "missing" and len(lru) == 2
+    lru.put("d", "xxxx")  # 7 > 5: c goes (a was stored since), which is enough
+    assert lru.get("c") is None and lru.get("a") == "x" and lru.get("d") == "xxxx"
+    assert lru.currsize == 5
+    lru.put("e", "xx")  # 7 > 5: a goes, then d
+    assert lru.get("a") is None and lru.get("d") is None and lru.currsize == 2
+    lru.clear()
+    assert len(lru) == 0 and lru.currsize == 0
+
+
+def test_lru_counts_entries_without_a_size():
+    from kb.search import cache
+
+    lru = cache.LRU(2)
+    for key in "abc":
+        lru.put(key, key.upper())
+    assert [lru.get(k) for k in "abc"] == [None, "B", "C"] and lru.currsize == 2
+
+
+def test_joined_pairs_are_cached_least_recently_used_first(kb):
+    """A joined pair is looked up again the next time two words meet, from a bounded
+    cache of its own (real pairs such as "self harm" recur; the rest are evicted)."""
+    from kb.search import cache
+
+    kb.search("self harm")
+    joined = kb.queries._joined
+    assert joined.cache_info().maxsize == cache.JOINED
+    hits = joined.cache_info().hits
+    kb.search("self harm coping")  # a new query, the same first pair
+    assert joined.cache_info().hits == hits + 1
+
+
 def test_spelling_corrections_are_remembered_per_word_and_distance(kb):
     corrector = kb.queries.corrector
     first = corrector.closest_word("medicaton", max_distance=1)

@@ -1,10 +1,11 @@
 """The bounded caches of an opened build, and every cache's bound, in one place.
 
 An opened build never changes, so no entry goes stale: every cache only trades memory for
-time. Most are `cachetools.LRUCache`, emptied least recently used first; those that threads
-share sit behind a lock (`SharedCache`), the per-thread ones do not. The hottest lookups
-of a search (a query word's frequency, a word's analysis, a misspelling's correction) are
-memos instead (`Memo`): a plain dict, read without a lock, that stops growing at its bound.
+time. Most are least-recently-used caches (`LRU`, emptied least recently used first); those
+that threads share sit behind a lock (`SharedCache`), the per-thread ones do not. The
+hottest lookups of a search (a query word's frequency, a word's analysis, a misspelling's
+correction) are memos instead (`Memo`): a plain dict, read without a lock, that stops
+growing at its bound.
 
 ======================  ==========================  ==========================  ========
 cache                   key -> value                bound                       threads
@@ -32,6 +33,9 @@ expansion clauses       (expression, weights) ->    FREQUENCIES (100,000;   shar
                         its Whoosh query            a memo)
 corrections             (word, distance) -> the     CORRECTIONS (20,000;        shared
                         closest known word          a memo)
+joined pairs            (two words joined, weights) JOINED (20,000 entries;     shared
+                        -> their indexed terms and  functools.lru_cache)
+                        Whoosh clauses
 postings                (field, term) or phrase ->  POSTINGS (2,000,000         one per
                         docnums and scores (arrays) postings in all)            thread
 ======================  ==========================  ==========================  ========
@@ -43,10 +47,9 @@ three lists of one float per document; they are tables, not caches.)
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
-
-from cachetools import LRUCache
 
 RESULTS = 256  # the widget re-asks as people type and page
 FILTERS = 1_024
@@ -58,11 +61,67 @@ SECTION_TERMS = 4_096
 WORDS = 50_000
 FREQUENCIES = 100_000
 CORRECTIONS = 20_000
+JOINED = 20_000
 POSTINGS = 2_000_000  # postings, not entries: one hot term may hold most of a corpus
 
 V = TypeVar("V")
 
 _MISSING = object()
+
+
+class LRU(Generic[V]):
+    """A least-recently-used cache holding at most `maxsize` in all, each value counting
+    `getsizeof(value)` (1 without it); a value larger than `maxsize` is not kept. Not safe
+    for threads to share: SharedCache locks one, a thread's own needs no lock.
+
+    An OrderedDict whose end is the most recently used: a hit is one dict read and one
+    move. A search makes about a hundred lookups (its terms' postings, its sections'
+    analyses and snippets), and this hit costs a third of cachetools.LRUCache's (0.09 vs
+    0.28 µs measured on a search's postings keys), whose Python layers it replaced.
+    """
+
+    __slots__ = ("maxsize", "currsize", "_sizeof", "_values")
+
+    def __init__(self, maxsize: int, getsizeof: Callable[[V], int] | None = None):
+        self.maxsize = maxsize
+        self.currsize = 0
+        self._sizeof = getsizeof
+        self._values: OrderedDict = OrderedDict()
+
+    def get(self, key: Hashable, default=None):
+        """The value of `key` (now the most recently used), else `default`."""
+        value = self._values.get(key, _MISSING)
+        if value is _MISSING:
+            return default
+        self._values.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: V) -> V:
+        """Store `value` under `key` as the most recently used, evicting the least recently
+        used values while the total is over `maxsize`; return it."""
+        sizeof = self._sizeof
+        size = 1 if sizeof is None else sizeof(value)
+        if size > self.maxsize:
+            return value
+        values = self._values
+        old = values.pop(key, _MISSING)
+        if old is not _MISSING:
+            self.currsize -= 1 if sizeof is None else sizeof(old)
+        values[key] = value
+        self.currsize += size
+        while self.currsize > self.maxsize:
+            _key, evicted = values.popitem(last=False)
+            self.currsize -= 1 if sizeof is None else sizeof(evicted)
+        return value
+
+    def clear(self) -> None:
+        """Forget every value."""
+        self._values.clear()
+        self.currsize = 0
+
+    def __len__(self) -> int:
+        """The number of values held."""
+        return len(self._values)
 
 
 class SharedCache(Generic[V]):
@@ -73,20 +132,19 @@ class SharedCache(Generic[V]):
     functions of the key), and the last one stored wins.
     """
 
-    def __init__(self, maxsize: int, getsizeof: Callable[[V], float] | None = None):
-        self._cache: LRUCache = LRUCache(maxsize, getsizeof=getsizeof)
+    def __init__(self, maxsize: int, getsizeof: Callable[[V], int] | None = None):
+        self._cache: LRU[V] = LRU(maxsize, getsizeof=getsizeof)
         self.lock = threading.Lock()
 
     def get(self, key: Hashable, default=None):
         """The cached value of `key` (now the most recently used), else `default`."""
         with self.lock:
-            return lookup(self._cache, key, default)
+            return self._cache.get(key, default)
 
     def put(self, key: Hashable, value: V) -> V:
         """Store `value` under `key`, evicting the least recently used entries; return it."""
         with self.lock:
-            store(self._cache, key, value)
-        return value
+            return self._cache.put(key, value)
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
         """The cached value of `key`, computing and storing it first if it is missing."""
@@ -94,11 +152,6 @@ class SharedCache(Generic[V]):
         if value is _MISSING:
             value = self.put(key, compute())
         return value
-
-    @property
-    def unlocked(self) -> LRUCache:
-        """The cache itself, for many lookups under one `with cache.lock:`."""
-        return self._cache
 
     def __len__(self) -> int:
         """The number of entries held."""
@@ -133,26 +186,3 @@ class Memo(Generic[V]):
     def __len__(self) -> int:
         """The number of values remembered."""
         return len(self._values)
-
-
-def lookup(cache: LRUCache, key: Hashable, default=None):
-    """cache.get(key, default) for a hot cache: cachetools' get() asks `key in cache` and
-    then reads it (two Python calls), indexing reads it once (a miss raises KeyError). A
-    search looks up about a hundred postings; this halves what that costs."""
-    try:
-        return cache[key]
-    except KeyError:
-        return default
-
-
-def store(cache: LRUCache, key: Hashable, value) -> None:
-    """cache[key] = value, except a value larger than the whole cache is not kept."""
-    try:
-        cache[key] = value
-    except ValueError:  # cachetools: "value too large" for the cache's maxsize
-        pass
-
-
-def local_cache(maxsize: int, getsizeof: Callable | None = None) -> LRUCache:
-    """An unlocked least-recently-used cache, for state that belongs to one thread."""
-    return LRUCache(maxsize, getsizeof=getsizeof)

@@ -9,6 +9,7 @@ import numpy as np
 from kb.errors import ArticleNotFound, InvalidQuery
 from kb.models import Article, FacetCount, Section
 from kb.search import cache
+from kb.search.ranking import kth_smallest
 from kb.taxonomy import Taxonomy
 
 # Facet values of each kind in an answer: the most frequent (a results page shows 10).
@@ -115,17 +116,19 @@ class DocumentTable:
         so one instance per (value, count) is shared: a corpus of one-section articles has
         thousands of article facets per query, nearly all with count 1, and building them
         anew was most of the time of a search."""
-        present = np.flatnonzero(counts)
+        present = counts.nonzero()[0]
         if present.size > FACET_LIMIT:
             values = counts[present]
-            threshold = np.partition(values, present.size - FACET_LIMIT)[present.size - FACET_LIMIT]
-            present = present[values >= threshold]
+            present = present[values >= kth_smallest(values, present.size - FACET_LIMIT)]
         best = present[np.lexsort((present, -counts[present]))][:FACET_LIMIT]
-        ordered = [(-int(counts[i]), names[i]) for i in best]
         made = self._facets
-        return tuple(
-            made.get_or_compute(
-                (kind, v, n), lambda v=v, n=n: FacetCount(value=v, label=label(v), count=-n)
-            )
-            for n, v in ordered
-        )
+        facets = []
+        for i, n in zip(best.tolist(), counts[best].tolist(), strict=True):
+            v = names[i]
+            facet = made.get((kind, v, n))
+            if facet is None:
+                facet = made.get_or_compute(
+                    (kind, v, n), lambda v=v, n=n: FacetCount(value=v, label=label(v), count=n)
+                )
+            facets.append(facet)
+        return tuple(facets)

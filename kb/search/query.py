@@ -7,6 +7,7 @@ error. `syntax="advanced"` opts into Whoosh's query language for people who want
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -137,6 +138,9 @@ class QueryParser:
         self._frequencies: cache.Memo[int] = cache.Memo(cache.FREQUENCIES)
         self._present: cache.Memo[bool] = cache.Memo(cache.FREQUENCIES)
         self._expansion_clauses: cache.Memo = cache.Memo(cache.FREQUENCIES)
+        # Joined pairs recur ("self harm", "eating disorder") but most are one query's own:
+        # a least-recently-used cache, so they never crowd out real words.
+        self._joined = functools.lru_cache(maxsize=cache.JOINED)(self._joined_clauses)
 
     def words(self, text: str) -> list[Word]:
         """The query words of `text`, analyzed with the build's analyzer."""
@@ -280,12 +284,11 @@ class QueryParser:
         pairs = zip(words, words[1:], strict=False) if settings.joined_boost > 0 else ()
         for first, second in pairs:
             # "self harm" also finds "selfharm" (and "self-harm", indexed joined too).
-            joined_text = first.text + second.text
-            for joined in split_words(joined_text, self.analyzer, remember=False):
-                if not self.doc_frequency(joined.terms[0], remember=False):
-                    continue
-                joined_terms.update(joined.terms)
-                clauses.append(term_query(joined.terms[0], weights, settings.joined_boost))
+            for terms, clause in self._joined(
+                first.text + second.text, weights, settings.joined_boost
+            ):
+                joined_terms.update(terms)
+                clauses.append(clause)
         highlight_terms = set(flat) | joined_terms
         query_terms = set(flat) | joined_terms
 
@@ -337,6 +340,18 @@ class QueryParser:
                 ignored=tuple(ignored),
                 dropped=tuple(dropped),
             ),
+        )
+
+    def _joined_clauses(
+        self, joined_text: str, weights: FieldWeights, boost: float
+    ) -> tuple[tuple[list[str], object], ...]:
+        """(terms, clause) of each word of two query words joined that some section holds
+        (usually one word, or none), analysed and counted without remembering them in the
+        memos kept for real words; cached by `_joined`."""
+        return tuple(
+            (joined.terms, term_query(joined.terms[0], weights, boost))
+            for joined in split_words(joined_text, self.analyzer, remember=False)
+            if self.doc_frequency(joined.terms[0], remember=False)
         )
 
     def _applied(self, word: Word, applied: dict[str, str]) -> list[Word]:

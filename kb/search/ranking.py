@@ -44,6 +44,15 @@ def weighting(settings: RankingSettings) -> scoring.BM25F:
     return weighting_class(B=settings.b, K1=settings.k1)
 
 
+def kth_smallest(values: np.ndarray, k: int) -> float:
+    """The value at index k of `values` sorted (values is left as it is): np.partition's
+    answer without its wrapper around ndarray.partition, which costs more than a small
+    partition (numpy method calls instead of numpy functions, here and below)."""
+    copy = values.copy()
+    copy.partition(k)
+    return copy[k]
+
+
 def top_of(ids: np.ndarray, values: np.ndarray, n: int) -> list[tuple[int, float]]:
     """The n best (docnum, score) of the documents `ids` with the scores `values` (arrays
     of one length), ties in index order: the n-th best score is found first, and only the
@@ -51,7 +60,7 @@ def top_of(ids: np.ndarray, values: np.ndarray, n: int) -> list[tuple[int, float
     if n <= 0 or not ids.size:
         return []
     if ids.size > n:
-        threshold = np.partition(values, ids.size - n)[ids.size - n]
+        threshold = kth_smallest(values, ids.size - n)
         keep = values >= threshold
         ids, values = ids[keep], values[keep]
     order = np.lexsort((ids, -values))[:n]
@@ -145,8 +154,8 @@ def _summed(size: int, pieces: list[Piece]) -> np.ndarray:
         return np.bincount(ids, weights=values * factor, minlength=size)
     ids = np.concatenate([ids for ids, _values, _factor in pieces])
     values = np.concatenate([values for _ids, values, _factor in pieces])
-    factors = np.repeat(
-        [factor for _ids, _values, factor in pieces], [ids.size for ids, _v, _f in pieces]
+    factors = np.array([factor for _ids, _values, factor in pieces], dtype=np.float64).repeat(
+        [ids.size for ids, _v, _f in pieces]
     )
     return np.bincount(ids, weights=values * factors, minlength=size)
 
@@ -199,7 +208,7 @@ class Ranker:
         self.k1, self.b = k1, b
         self.size = self.reader.doc_count_all()
         self._norms: dict[str, np.ndarray] = {}
-        self._postings = cache.local_cache(cache.POSTINGS, getsizeof=_posting_count)
+        self._postings: cache.LRU[Postings] = cache.LRU(cache.POSTINGS, getsizeof=_posting_count)
 
     def _field_norms(self, field: str) -> np.ndarray:
         """k1 * (1 - b + b * length / average length) per document, as BM25 divides by."""
@@ -223,7 +232,7 @@ class Ranker:
         has them, else (and for the breadcrumb) from Whoosh.
         """
         key = (field, term)
-        cached = cache.lookup(self._postings, key)
+        cached = self._postings.get(key)
         if cached is not None:
             return cached
         stored = self.stored
@@ -240,7 +249,7 @@ class Ranker:
             idf, k1 = self.searcher.idf(field, term), self.k1
             w = idf * ((w * (k1 + 1)) / (w + self._field_norms(field)[docnums]))
         cached = (docnums, w)
-        cache.store(self._postings, key, cached)
+        self._postings.put(key, cached)
         return cached
 
     def phrase_list(self, phrase: Phrase) -> Postings:
@@ -252,7 +261,7 @@ class Ranker:
         computed once per thread.
         """
         key = ("phrase", phrase.fieldname, tuple(phrase.words), phrase.slop, phrase.boost)
-        cached = cache.lookup(self._postings, key)
+        cached = self._postings.get(key)
         if cached is not None:
             return cached
         if self.stored is not None and phrase.fieldname in self.stored and phrase.words:
@@ -267,7 +276,7 @@ class Ranker:
                     contributions.append(matcher.score())
                     matcher.next()
             cached = (np.array(ids, dtype=np.intp), np.array(contributions, dtype=np.float64))
-        cache.store(self._postings, key, cached)
+        self._postings.put(key, cached)
         return cached
 
     def _stored_phrase(self, phrase: Phrase) -> Postings:
@@ -281,7 +290,7 @@ class Ranker:
         if not common.size:
             return common, np.empty(0, dtype=np.float64)
         docnums = self.stored.phrase(phrase.fieldname, phrase.words, common, phrase.slop)
-        scores = _tree_sum([s[np.searchsorted(ids, docnums)] for ids, s in lists])
+        scores = _tree_sum([s[ids.searchsorted(docnums)] for ids, s in lists])
         if phrase.boost != 1.0:
             scores = scores * phrase.boost
         return docnums, scores
@@ -350,7 +359,7 @@ class Ranker:
     def scores(self, query, boost: float = 1.0) -> dict[int, float]:
         """docnum -> score of every document matching the query."""
         scores, matched = self.accumulate(query, boost)
-        ids = np.flatnonzero(matched)
+        ids = matched.nonzero()[0]
         return dict(zip(ids.tolist(), scores[ids].tolist(), strict=True))
 
 
@@ -387,7 +396,7 @@ class SectionTerms:
             index = self._sentences_by_term = (terms[distinct], sentences[distinct])
         terms, sentences = index
         wanted = [-1 if term is None else term for term in term_ids]
-        bounds = np.searchsorted(terms, [n + k for n in wanted for k in (0, 1)]).tolist()
+        bounds = terms.searchsorted([n + k for n in wanted for k in (0, 1)]).tolist()
         sums: dict[int, float] = {}
         for i, value in enumerate(values):
             start, end = bounds[2 * i], bounds[2 * i + 1]
@@ -508,16 +517,19 @@ class Feedback:
             return []
         # P(t|d) * P(d|q), summed per term in the order the documents come (as a loop would).
         sizes = [terms.term_ids.size for terms in analyses]
-        shares = np.repeat([score / total for _docnum, score in best], sizes)
+        shares = np.array([score / total for _docnum, score in best], dtype=np.float64).repeat(
+            sizes
+        )
         products = np.concatenate([terms.shares for terms in analyses]) * shares
         unique, first, sums = _sum_by_term(ids, products)
         table = self.analysis.table
-        in_query = np.sort(table.known(query_texts(query)))
+        in_query = table.known(query_texts(query))
+        in_query.sort()
         keep = ~_member(unique, in_query)
         unique, first, sums = unique[keep], first[keep], sums[keep]
         n = settings.feedback_terms
         if unique.size > n:
-            threshold = np.partition(sums, unique.size - n)[unique.size - n]
+            threshold = kth_smallest(sums, unique.size - n)
             at_least = sums >= threshold
             unique, first, sums = unique[at_least], first[at_least], sums[at_least]
         order = np.lexsort((first, -sums))[:n]
@@ -550,7 +562,7 @@ class Feedback:
         scores, matched = ranker.accumulate(parsed.query)
         if allowed is not None:
             matched &= allowed
-        ids = np.flatnonzero(matched)
+        ids = matched.nonzero()[0]
         if settings.feedback_docs > 0 and ids.size:
             best = top_of(ids, scores[ids], settings.feedback_docs)
             chosen = self.terms(best, parsed.query, settings)
@@ -579,7 +591,7 @@ def _sum_by_term(ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
         return unique, first, np.bincount(inverse, weights=values)
     first = np.full(span, ids.size, dtype=np.intp)
     np.minimum.at(first, ids, np.arange(ids.size))
-    unique = np.flatnonzero(first < ids.size)
+    unique = (first < ids.size).nonzero()[0]
     return unique, first[unique], np.bincount(ids, weights=values, minlength=span)[unique]
 
 
@@ -609,7 +621,7 @@ def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """np.isin(values, sorted_set) for a small sorted set (a binary search per value)."""
     if not sorted_set.size:
         return np.zeros(values.shape, dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
+    at = np.minimum(sorted_set.searchsorted(values), sorted_set.size - 1)
     return sorted_set[at] == values
 
 
@@ -666,6 +678,6 @@ class SentenceMatch:
         if most <= 0:
             return
         scale = settings.sentence_weight * best[0][1] / most
-        at = np.searchsorted(scores.ids, list(matched))
+        at = scores.ids.searchsorted(list(matched))
         for position, value in zip(at.tolist(), matched.values(), strict=True):
             scores.values[position] += scale * value
