@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 from rapidfuzz.distance import DamerauLevenshtein
@@ -42,9 +43,11 @@ class CrisisDataError(ValueError):
     """The crisis phrase data breaks its format; str() says where."""
 
 
-@dataclass(frozen=True)
-class Word:
-    """One word of a query or phrase: its stem, and the surface form it came from."""
+class Word(NamedTuple):
+    """One word of a query or phrase: its stem, and the surface form it came from.
+
+    A named tuple, not a frozen dataclass: every search hashes and compares its words
+    against the phrase vocabulary, and a tuple does that in C."""
 
     stem: str
     surface: str

@@ -207,8 +207,9 @@ class Snippets:
             # Snippeted again: index where each term occurs (a long section is then not
             # scanned token by token for every query).
             positions = entry.positions = token_positions(entry.tokens[0])
-        terms = frozenset(term for term in terms if term in positions)
-        phrases = frozenset(p for p in phrases if all(word in positions for word in p))
+        terms = frozenset(filter(positions.__contains__, terms))
+        if phrases:
+            phrases = frozenset(p for p in phrases if all(map(positions.__contains__, p)))
         key = (section.id, maxchars, terms, phrases)
         return self._marked.get_or_compute(
             key, lambda: self._snippet(entry, terms, maxchars, phrases)
