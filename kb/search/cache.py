@@ -141,6 +141,12 @@ class SharedCache(Generic[V]):
         with self.lock:
             return self._cache.get(key, default)
 
+    def get_many(self, keys: list) -> list:
+        """The cached value of each key (None where it has none), read under one lock."""
+        with self.lock:
+            get = self._cache.get
+            return [get(key) for key in keys]
+
     def put(self, key: Hashable, value: V) -> V:
         """Store `value` under `key`, evicting the least recently used entries; return it."""
         with self.lock:

@@ -125,11 +125,13 @@ class QueryParser:
         self.schema = schema
         self.analyzer = analyzer
         self.expansions = expansions
-        # Each group's first terms: a group can only occur in a query holding one of them
-        # (most queries hold none, and are spared comparing every variant).
-        self._expansion_firsts = [
-            frozenset(v[0] for _, variants in group for v in variants if v) for group in expansions
-        ]
+        # The groups (by index) having a variant that starts with a term: a group can only
+        # occur in a query holding one of its variants' first terms, so a query looks at
+        # the groups of its own terms only (most have none).
+        self._groups_of_first: dict[str, list[int]] = {}
+        for i, group in enumerate(expansions):
+            for first in dict.fromkeys(v[0] for _, variants in group for v in variants if v):
+                self._groups_of_first.setdefault(first, []).append(i)
         self._one_word_variants = frozenset(
             v[0] for group in expansions for _, variants in group for v in variants if len(v) == 1
         )
@@ -305,10 +307,10 @@ class QueryParser:
 
         expansions: list[Expansion] = []
         highlight_phrases: set[tuple[str, ...]] = set()
-        groups = zip(self.expansions, self._expansion_firsts, strict=True)
-        for group, firsts in groups if settings.expansion_weight > 0 else ():
-            if firsts.isdisjoint(query_terms):
-                continue
+        groups_of = self._groups_of_first
+        candidates = sorted({i for t in query_terms if t in groups_of for i in groups_of[t]})
+        for i in candidates if settings.expansion_weight > 0 else ():
+            group = self.expansions[i]
             typed = [(e, variants) for e, variants in group if in_query(variants)]
             if not typed:
                 continue

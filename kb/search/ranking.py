@@ -481,6 +481,16 @@ class SectionAnalysis:
         """The analyzed terms of the section with this docnum."""
         return self._cache.get_or_compute(docnum, lambda: self._terms(docnum))
 
+    def many(self, docnums: list[int]) -> list[SectionTerms]:
+        """The analyzed terms of each of these sections: the cached ones read under one
+        lock (a search asks for its first results twice, for feedback and sentences)."""
+        found = self._cache.get_many(docnums)
+        if None in found:
+            found = [
+                self(d) if terms is None else terms for d, terms in zip(docnums, found, strict=True)
+            ]
+        return found
+
     def _terms(self, docnum: int) -> SectionTerms:
         if self.forward is not None and self.row_of[docnum] >= 0:
             tokens, sentences = self.forward.row(int(self.row_of[docnum]))
@@ -511,7 +521,7 @@ class Feedback:
         total = sum(score for _, score in best)
         if total <= 0 or settings.feedback_terms <= 0:
             return []
-        analyses = [self.analysis(docnum) for docnum, _score in best]
+        analyses = self.analysis.many([docnum for docnum, _score in best])
         ids = np.concatenate([terms.term_ids for terms in analyses])
         if not ids.size:
             return []
@@ -669,7 +679,8 @@ class SentenceMatch:
         weights = body_term_weights(query)
         values = {t: w * ranker.searcher.idf("body", t) for t, w in weights.items()}
         best = scores.top(settings.sentence_candidates)
-        analysed = [(docnum, self.analysis(docnum)) for docnum, _score in best]
+        docnums = [docnum for docnum, _score in best]
+        analysed = zip(docnums, self.analysis.many(docnums), strict=True)
         number = self.analysis.table.number  # (after the analysis, which may number terms)
         term_ids = [number(term) for term in values]
         term_values = list(values.values())
