@@ -27,7 +27,14 @@ from kb.importer import import_jsonl
 from kb.index import build_index, current_build
 from kb.search import KnowledgeBase
 from kb.search.memo import MemoAnalyzer
-from kb.search.ranking import LuceneIdfBM25F, Ranker, _sum_by_term, body_term_weights
+from kb.search.ranking import (
+    SMALL,
+    LuceneIdfBM25F,
+    Ranker,
+    _sum_by_term,
+    body_term_weights,
+    top_of,
+)
 from kb.search.reader import StoredReader
 from kb.search.snippets import (
     SNIPPET_MAXCHARS,
@@ -232,6 +239,22 @@ def test_sums_by_term_equal_numpys_unique_and_bincount(span):
         assert got[0].tolist() == unique.tolist()
         assert got[1].tolist() == first.tolist()
         assert got[2].tolist() == np.bincount(inverse, weights=values).tolist()
+
+
+@pytest.mark.parametrize("size", [1, 5, SMALL, SMALL + 1, 300])  # Python's sort, then numpy's
+def test_top_scores_equal_a_full_sort(size):
+    """top_of gives the n best (docnum, score) as sorting every pair by score, then docnum,
+    would: through Python's sort for a few scores and numpy's partition for more, ties
+    (many here: scores drawn from a few values) in docnum order either way."""
+    rng = np.random.default_rng(size)
+    for _ in range(20):
+        ids = np.sort(rng.choice(10 * size, size, replace=False)).astype(np.intp)
+        values = rng.integers(0, 4, size) * 0.25 + rng.choice([0.0, 1e-9], size)
+        expected = sorted(
+            zip(ids.tolist(), values.tolist(), strict=True), key=lambda p: (-p[1], p[0])
+        )
+        for n in (1, 3, 10, size - 1, size, size + 5):
+            assert top_of(ids, values, n) == expected[: max(n, 0)], (size, n)
 
 
 @pytest.mark.parametrize("which", ["shipped", "nfcorpus"])

@@ -9,7 +9,7 @@ import numpy as np
 from kb.errors import ArticleNotFound, InvalidQuery
 from kb.models import Article, FacetCount, Section
 from kb.search import cache
-from kb.search.ranking import kth_smallest
+from kb.search.ranking import SMALL, kth_smallest
 from kb.taxonomy import Taxonomy
 
 # Facet values of each kind in an answer: the most frequent (a results page shows 10).
@@ -116,14 +116,20 @@ class DocumentTable:
         so one instance per (value, count) is shared: a corpus of one-section articles has
         thousands of article facets per query, nearly all with count 1, and building them
         anew was most of the time of a search."""
-        present = counts.nonzero()[0]
-        if present.size > FACET_LIMIT:
-            values = counts[present]
-            present = present[values >= kth_smallest(values, present.size - FACET_LIMIT)]
-        best = present[np.lexsort((present, -counts[present]))][:FACET_LIMIT]
+        if counts.size <= SMALL:  # a few values: sorted in Python, cheaper than numpy's calls
+            listed = counts.tolist()
+            best = sorted((i for i, n in enumerate(listed) if n), key=lambda i: -listed[i])
+            ordered = [(i, listed[i]) for i in best[:FACET_LIMIT]]
+        else:
+            present = counts.nonzero()[0]
+            if present.size > FACET_LIMIT:
+                values = counts[present]
+                present = present[values >= kth_smallest(values, present.size - FACET_LIMIT)]
+            top = present[np.lexsort((present, -counts[present]))][:FACET_LIMIT]
+            ordered = zip(top.tolist(), counts[top].tolist(), strict=True)
         made = self._facets
         facets = []
-        for i, n in zip(best.tolist(), counts[best].tolist(), strict=True):
+        for i, n in ordered:
             v = names[i]
             facet = made.get((kind, v, n))
             if facet is None:

@@ -44,6 +44,10 @@ def weighting(settings: RankingSettings) -> scoring.BM25F:
     return weighting_class(B=settings.b, K1=settings.k1)
 
 
+# Up to this many values, sorting them in Python costs less than numpy's calls do.
+SMALL = 32
+
+
 def kth_smallest(values: np.ndarray, k: int) -> float:
     """The value at index k of `values` sorted (values is left as it is): np.partition's
     answer without its wrapper around ndarray.partition, which costs more than a small
@@ -59,6 +63,9 @@ def top_of(ids: np.ndarray, values: np.ndarray, n: int) -> list[tuple[int, float
     scores at or above it are sorted."""
     if n <= 0 or not ids.size:
         return []
+    if ids.size <= SMALL:  # a few scores: Python's sort is cheaper than numpy's calls
+        pairs = sorted(zip(ids.tolist(), values.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
+        return pairs[:n]
     if ids.size > n:
         threshold = kth_smallest(values, ids.size - n)
         keep = values >= threshold
@@ -140,24 +147,32 @@ Piece = tuple[np.ndarray, np.ndarray, float]
 
 def _summed(size: int, pieces: list[Piece]) -> np.ndarray:
     """Score per docnum of (docnums, scores, factor) lists, each list's scores times its
-    factor, added one list after the other.
-
-    np.bincount adds its weights in order, so each document's sum is the same
-    floating-point sum, in the same order, as adding the scaled lists into a zero array in
-    turn; and one multiplication of all the scores by their lists' factors gives each
-    product as scaling each list would (a factor of 1 changes nothing either way). A query
-    has dozens of clauses: this is a few numpy calls instead of two per clause."""
+    factor, added one list after the other."""
     if not pieces:
         return np.zeros(size, dtype=np.float64)
+    ids, values = _weighted(pieces)
+    return np.bincount(ids, weights=values, minlength=size)
+
+
+def _weighted(pieces: list[Piece]) -> tuple[np.ndarray, np.ndarray]:
+    """Every docnum of (docnums, scores, factor) lists, one list after the other, and its
+    score times its list's factor; `pieces` is not empty.
+
+    np.bincount adds its weights in order, so summing these per docnum gives each
+    document the same floating-point sum, in the same order, as adding the scaled lists
+    into a zero array in turn; and one multiplication of all the scores by their lists'
+    factors gives each product as scaling each list would (a factor of 1 changes nothing
+    either way). A query has dozens of clauses: this is a few numpy calls instead of two
+    per clause."""
     if len(pieces) == 1:
         ids, values, factor = pieces[0]
-        return np.bincount(ids, weights=values * factor, minlength=size)
+        return ids, values * factor
     ids = np.concatenate([ids for ids, _values, _factor in pieces])
     values = np.concatenate([values for _ids, values, _factor in pieces])
     factors = np.array([factor for _ids, _values, factor in pieces], dtype=np.float64).repeat(
         [ids.size for ids, _v, _f in pieces]
     )
-    return np.bincount(ids, weights=values * factors, minlength=size)
+    return ids, values * factors
 
 
 def _intersection(lists: list[np.ndarray]) -> np.ndarray:
@@ -312,9 +327,11 @@ class Ranker:
         pieces: list[Piece] = []
         self._add(query, pieces, boost)
         matched = np.zeros(self.size, dtype=bool)
-        for ids, _values, _factor in pieces:
-            matched[ids] = True
-        return _summed(self.size, pieces), matched
+        if not pieces:
+            return np.zeros(self.size, dtype=np.float64), matched
+        ids, values = _weighted(pieces)
+        matched[ids] = True
+        return np.bincount(ids, weights=values, minlength=self.size), matched
 
     def _add(self, query, pieces: list[Piece], boost: float) -> None:
         if isinstance(query, Or) and not query.minmatch and not query.scale:
@@ -381,7 +398,12 @@ class SectionTerms:
     def best_sentence(self, term_ids: list[int | None], values: list[float]) -> float:
         """The highest sum, over the section's sentences, of the `values` (one per term)
         of the distinct terms each sentence holds, added in the terms' order; 0.0 when no
-        sentence holds one.
+        sentence holds one."""
+        return self.best_sentence_of(sentence_probe(term_ids), values)
+
+    def best_sentence_of(self, probe: np.ndarray, values: list[float]) -> float:
+        """best_sentence() for the terms of `probe` (sentence_probe(term_ids): made once
+        per query for all its sections).
 
         The section's distinct (term, sentence) pairs are sorted once, by term then
         sentence (a section stays cached), so each term's sentences are one slice found by
@@ -395,8 +417,7 @@ class SectionTerms:
             distinct[1:] = (terms[1:] != terms[:-1]) | (sentences[1:] != sentences[:-1])
             index = self._sentences_by_term = (terms[distinct], sentences[distinct])
         terms, sentences = index
-        wanted = [-1 if term is None else term for term in term_ids]
-        bounds = terms.searchsorted([n + k for n in wanted for k in (0, 1)]).tolist()
+        bounds = terms.searchsorted(probe).tolist()
         sums: dict[int, float] = {}
         for i, value in enumerate(values):
             start, end = bounds[2 * i], bounds[2 * i + 1]
@@ -404,6 +425,15 @@ class SectionTerms:
                 for sentence in sentences[start:end].tolist():
                     sums[sentence] = sums.get(sentence, 0) + value
         return max(sums.values(), default=0.0)
+
+
+def sentence_probe(term_ids: list[int | None]) -> np.ndarray:
+    """Each term number n as n and n + 1 (-1 and 0 for a term with none): searching a
+    section's terms for these gives each term's slice."""
+    return np.array(
+        [n + k for n in (-1 if term is None else term for term in term_ids) for k in (0, 1)],
+        dtype=np.intp,
+    )
 
 
 class TermTable:
@@ -610,20 +640,18 @@ def query_texts(query) -> set[str]:
     query.iter_all_terms()}, walking kb's Or/Term/Phrase trees directly (Whoosh's generators
     cost more than the rest of feedback's bookkeeping)."""
     texts: set[str] = set()
-
-    def walk(node) -> None:
+    stack = [query]
+    while stack:
+        node = stack.pop()
         kind = type(node)
         if kind is Or:
-            for sub in node.subqueries:
-                walk(sub)
+            stack.extend(node.subqueries)
         elif kind is Term:
             texts.add(node.text)
         elif kind is Phrase:
             texts.update(node.words)
         else:
             texts.update(text for _field, text in node.iter_all_terms())
-
-    walk(query)
     return texts
 
 
@@ -682,9 +710,9 @@ class SentenceMatch:
         docnums = [docnum for docnum, _score in best]
         analysed = zip(docnums, self.analysis.many(docnums), strict=True)
         number = self.analysis.table.number  # (after the analysis, which may number terms)
-        term_ids = [number(term) for term in values]
+        probe = sentence_probe([number(term) for term in values])
         term_values = list(values.values())
-        matched = {docnum: terms.best_sentence(term_ids, term_values) for docnum, terms in analysed}
+        matched = {docnum: terms.best_sentence_of(probe, term_values) for docnum, terms in analysed}
         most = max(matched.values(), default=0.0)
         if most <= 0:
             return
