@@ -31,6 +31,9 @@ expressions present     taxonomy expression ->      FREQUENCIES (100,000;   shar
                         all its terms indexed       a memo)
 expansion clauses       (expression, weights) ->    FREQUENCIES (100,000;   shared
                         its Whoosh query            a memo)
+expansion additions     (group, expressions typed,  FREQUENCIES (100,000;   shared
+                        weights) -> its clauses,    a memo)
+                        marks and Expansions
 corrections             (word, distance) -> the     CORRECTIONS (20,000;        shared
                         closest known word          a memo)
 joined pairs            (two words joined, weights) JOINED (20,000 entries;     shared

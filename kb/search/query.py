@@ -140,6 +140,7 @@ class QueryParser:
         self._frequencies: cache.Memo[int] = cache.Memo(cache.FREQUENCIES)
         self._present: cache.Memo[bool] = cache.Memo(cache.FREQUENCIES)
         self._expansion_clauses: cache.Memo = cache.Memo(cache.FREQUENCIES)
+        self._group_additions: cache.Memo = cache.Memo(cache.FREQUENCIES)
         # Joined pairs recur ("self harm", "eating disorder") but most are one query's own:
         # a least-recently-used cache, so they never crowd out real words.
         self._joined = functools.lru_cache(maxsize=cache.JOINED)(self._joined_clauses)
@@ -311,25 +312,23 @@ class QueryParser:
         candidates = sorted({i for t in query_terms if t in groups_of for i in groups_of[t]})
         for i in candidates if settings.expansion_weight > 0 else ():
             group = self.expansions[i]
-            typed = [(e, variants) for e, variants in group if in_query(variants)]
+            typed = tuple(j for j, (_e, variants) in enumerate(group) if in_query(variants))
             if not typed:
                 continue
-            weight = settings.expansion_weight
-            if not any(self._in_index(variants[0]) for _, variants in typed):
-                weight = max(weight, settings.absent_word_expansion_weight)
-
-            for expression, variants in group:
-                if all(variants != v for _, v in typed):
-                    clauses.append(self._expansion_query(variants[0], weights, weight))
-                    for variant in variants:
-                        # A synonym is what the person meant, so it is marked; the words of a
-                        # longer one ("loved one") only together, never "one" alone.
-                        if len(variant) == 1:
-                            highlight_terms.update(variant)
-                        else:
-                            highlight_phrases.add(variant)
-                    if self._in_index(variants[0]):
-                        expansions.append(Expansion(typed[0][0], expression))
+            key = (
+                i,
+                typed,
+                weights,
+                settings.expansion_weight,
+                settings.absent_word_expansion_weight,
+            )
+            added = self._group_additions.get_or_compute(
+                key, lambda key=key: self._group_expansion(*key)
+            )
+            clauses.extend(added[0])
+            highlight_terms.update(added[1])
+            highlight_phrases.update(added[2])
+            expansions.extend(added[3])
         return ParsedQuery(
             Or(clauses),
             frozenset(highlight_terms),
@@ -343,6 +342,40 @@ class QueryParser:
                 dropped=tuple(dropped),
             ),
         )
+
+    def _group_expansion(
+        self,
+        i: int,
+        typed: tuple[int, ...],
+        weights: FieldWeights,
+        expansion_weight: float,
+        absent_weight: float,
+    ) -> tuple[tuple, frozenset[str], frozenset[tuple[str, ...]], tuple[Expansion, ...]]:
+        """What expansion group `i` adds to a query that holds its expressions `typed` (by
+        index): (clauses, terms to mark, phrases to mark, Expansions), one clause per other
+        expression. It depends on nothing else, so parse() keeps it per group and `typed`."""
+        group = self.expansions[i]
+        typed_variants = [group[j][1] for j in typed]
+        weight = expansion_weight
+        if not any(self._in_index(variants[0]) for variants in typed_variants):
+            weight = max(weight, absent_weight)
+        clauses = []
+        terms: set[str] = set()
+        phrases: set[tuple[str, ...]] = set()
+        expansions = []
+        for expression, variants in group:
+            if all(variants != v for v in typed_variants):
+                clauses.append(self._expansion_query(variants[0], weights, weight))
+                for variant in variants:
+                    # A synonym is what the person meant, so it is marked; the words of a
+                    # longer one ("loved one") only together, never "one" alone.
+                    if len(variant) == 1:
+                        terms.update(variant)
+                    else:
+                        phrases.add(variant)
+                if self._in_index(variants[0]):
+                    expansions.append(Expansion(group[typed[0]][0], expression))
+        return tuple(clauses), frozenset(terms), frozenset(phrases), tuple(expansions)
 
     def _joined_clauses(
         self, joined_text: str, weights: FieldWeights, boost: float
