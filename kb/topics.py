@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 from kb.analysis import analyzer_for, phrase_variants
 from kb.models import Article, Section
@@ -44,14 +44,14 @@ class _Positions:
         self.where: dict[str, list[int]] = {}
         for text, pos in terms:
             self.where.setdefault(text, []).append(pos)
+        self._sets: dict[str, set[int]] = {}
 
-    @cached_property
-    def at(self) -> dict[int, set[str]]:
-        """Terms by position: only phrases need it, and only when their first word occurs."""
-        by_position: dict[int, set[str]] = {}
-        for text, pos in self.terms:
-            by_position.setdefault(pos, set()).add(text)
-        return by_position
+    def positions(self, text: str) -> set[int]:
+        """The positions of a term, as a set (made the first time a phrase asks)."""
+        found = self._sets.get(text)
+        if found is None:
+            found = self._sets[text] = set(self.where.get(text, ()))
+        return found
 
     def count(self, variants: tuple[tuple[str, ...], ...]) -> int:
         """Occurrences of an expression, counting whichever of its variants matches most."""
@@ -63,12 +63,10 @@ class _Positions:
             if len(phrase) == 1:
                 count = len(starts)
             else:
-                at = self.at
-                count = sum(
-                    1
-                    for p in starts
-                    if all(phrase[k] in at.get(p + k, ()) for k in range(1, len(phrase)))
-                )
+                # Only phrases whose first word occurs get here: the positions of their
+                # other words (not a map of the whole text by position) say where they follow.
+                later = [self.positions(word) for word in phrase[1:]]
+                count = sum(1 for p in starts if all(p + k in at for k, at in enumerate(later, 1)))
             best = max(best, count)
         return best
 
