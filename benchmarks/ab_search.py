@@ -50,7 +50,9 @@ def export(rev: str | None, into: Path) -> Path:
     ).stdout
     target = into / rev.replace("/", "_")
     with tarfile.open(fileobj=BytesIO(data)) as archive:
-        archive.extractall(target, filter="data")
+        # (extraction filters exist from Python 3.11.4 on)
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        archive.extractall(target, **safe)
     return target
 
 
