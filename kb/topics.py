@@ -40,7 +40,6 @@ class _Positions:
     transference, focused, psychotherapy; with each term's positions for fast lookup."""
 
     def __init__(self, terms: Terms):
-        self.terms = terms
         self.where: dict[str, list[int]] = {}
         for text, pos in terms:
             self.where.setdefault(text, []).append(pos)

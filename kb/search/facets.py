@@ -131,10 +131,9 @@ class DocumentTable:
         facets = []
         for i, n in ordered:
             v = names[i]
-            facet = made.get((kind, v, n))
-            if facet is None:
-                facet = made.get_or_compute(
+            facets.append(
+                made.get_or_compute(
                     (kind, v, n), lambda v=v, n=n: FacetCount(value=v, label=label(v), count=n)
                 )
-            facets.append(facet)
+            )
         return tuple(facets)

@@ -395,15 +395,11 @@ class SectionTerms:
         self.term_ids = unique[order]  # the distinct terms, first seen first
         self.shares = counts[order] / max(len(tokens), 1)  # count / term count: P(t|d)
 
-    def best_sentence(self, term_ids: list[int | None], values: list[float]) -> float:
-        """The highest sum, over the section's sentences, of the `values` (one per term)
-        of the distinct terms each sentence holds, added in the terms' order; 0.0 when no
-        sentence holds one."""
-        return self.best_sentence_of(sentence_probe(term_ids), values)
-
-    def best_sentence_of(self, probe: np.ndarray, values: list[float]) -> float:
-        """best_sentence() for the terms of `probe` (sentence_probe(term_ids): made once
-        per query for all its sections).
+    def best_sentence(self, probe: np.ndarray, values: list[float]) -> float:
+        """The highest sum, over the section's sentences, of the `values` (one per term of
+        `probe`, sentence_probe(term_ids): made once per query for all its sections) of the
+        distinct terms each sentence holds, added in the terms' order; 0.0 when no sentence
+        holds one.
 
         The section's distinct (term, sentence) pairs are sorted once, by term then
         sentence (a section stays cached), so each term's sentences are one slice found by
@@ -712,7 +708,7 @@ class SentenceMatch:
         number = self.analysis.table.number  # (after the analysis, which may number terms)
         probe = sentence_probe([number(term) for term in values])
         term_values = list(values.values())
-        matched = {docnum: terms.best_sentence_of(probe, term_values) for docnum, terms in analysed}
+        matched = {docnum: terms.best_sentence(probe, term_values) for docnum, terms in analysed}
         most = max(matched.values(), default=0.0)
         if most <= 0:
             return
