@@ -161,3 +161,14 @@ def test_kb_build_reports_each_phase_from_the_first_second(make_article, tmp_pat
     ]
     assert "kb build: writing the build took" in result.stderr
     assert result.stdout.startswith("built ")
+
+
+def test_a_build_of_a_newer_format_is_refused_with_a_clear_error(tmp_path, make_article):
+    from kb.index import BUILD_FORMAT, META_FILE
+
+    build = build_index(_corpus(make_article), tmp_path / "index")
+    meta = json.loads((build / META_FILE).read_text())
+    meta["format"] = BUILD_FORMAT + 1  # written by a later kb, read by this one
+    (build / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(IndexNotFound, match="made by a newer kb .*upgrade kb"):
+        read_build(build)
