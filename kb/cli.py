@@ -303,14 +303,17 @@ def build_from_corpus(
 
 
 def _build_from_corpus(corpus_dir: str, index_dir: str, show_progress: bool, full: bool) -> str:
-    from kb.corpus import CorpusError, file_digests, load_corpus
+    from kb.corpus import PARALLEL_MIN_FILES, CorpusError, file_count, file_digests, load_corpus
     from kb.index import build_index, previous_build
+    from kb.workers import warm_up
 
     phases = _Phases(show_progress)
     taxonomy = _taxonomy()
     phases("reading the corpus")
     try:
         previous = None if full else previous_build(index_dir, taxonomy)
+        if previous is None and file_count(corpus_dir) >= PARALLEL_MIN_FILES:
+            warm_up()  # its processes will read and index: their fork server starts now
         stats: dict = {}
         known = previous.meta.get("stats") if previous else None
         digests = file_digests(corpus_dir, known if isinstance(known, dict) else None, stats)

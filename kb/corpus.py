@@ -129,6 +129,12 @@ def _corpus_entries(corpus_dir: Path) -> list[os.DirEntry]:
     return sorted(files, key=lambda e: e.name)
 
 
+def file_count(corpus_dir: str | Path) -> int:
+    """How many ``*.md`` files the corpus has (0 when there is no such directory)."""
+    corpus_dir = Path(corpus_dir)
+    return len(_corpus_entries(corpus_dir)) if corpus_dir.is_dir() else 0
+
+
 def file_digests(
     corpus_dir: str | Path,
     known: Mapping[str, tuple[int, int, str]] | None = None,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import time
@@ -49,6 +48,7 @@ from kb.forward import Forward, ForwardCollector
 from kb.models import Article, Section
 from kb.taxonomy import Taxonomy, TaxonomyError, load_taxonomy, parse_taxonomy
 from kb.topics import assign_topics
+from kb.workers import context as workers_context
 from kb.workers import process_count, process_pool
 
 CURRENT_FILE = "CURRENT"
@@ -417,7 +417,7 @@ def _index_in_parallel(
     each process also analyses and tags its articles, so nothing is analysed twice).
     Returns the stored forms, the vocabulary counts, the segments for the TOC and each
     process's sections' terms; the processes' stems of their words are added to `stems`."""
-    queue = multiprocessing.get_context("spawn").Queue()
+    queue = workers_context().Queue()
     chunks = _contiguous_chunks(articles, procs)
     with process_pool(procs, _init_worker, (queue,)) as pool:
         futures = [pool.submit(_index_chunk, str(work), chunk, taxonomy, stems) for chunk in chunks]

@@ -224,3 +224,23 @@ def test_a_build_made_by_another_whoosh_is_not_updated_in_place(corpus, tmp_path
     meta["whoosh"] = "5.4.0"  # e.g. a fork whose segment files this Whoosh cannot read
     meta_file.write_text(json.dumps(meta), encoding="utf-8")
     assert ": 3 articles" in cli_build(corpus, index)
+
+
+def test_an_indexing_process_that_fails_stops_the_build_with_its_own_error(corpus, tmp_path):
+    from dataclasses import replace
+
+    from kb.corpus import load_corpus
+    from kb.index import build_index
+
+    cli_build(corpus, tmp_path / "index")
+    live = current_build(tmp_path / "index")
+    for n in range(6):
+        write_article(corpus, f"extra-{n}.md", f"## Part {n}\n\nGroup skills session {n}.\n")
+    articles = load_corpus(corpus)
+    # An article no parser makes (its text is not text): the second process fails on it.
+    broken = replace(articles[-1], sections=(replace(articles[-1].sections[0], text=None),))
+    with pytest.raises(TypeError):
+        build_index([*articles[:-1], broken], tmp_path / "index", workers=2)
+    # The worker's error, not one from cleaning up after it; the live build is untouched.
+    assert current_build(tmp_path / "index") == live
+    assert [p.name for p in (tmp_path / "index" / BUILDS_DIR).iterdir()] == [live.name]
