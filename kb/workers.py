@@ -115,7 +115,8 @@ def _start(caller: int, initializer, initargs: tuple) -> None:
         pass
     if not _alive(caller):
         os._exit(1)
-    threading.Thread(target=_watch, args=(caller,), name="kb-watch-caller", daemon=True).start()
+    if os.name == "posix":
+        threading.Thread(target=_watch, args=(caller,), name="kb-watch", daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
 
@@ -138,6 +139,10 @@ def _watch(caller: int) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process `pid` is still running (assumed where it cannot be asked safely:
+    on Windows, signal 0 is CTRL_C_EVENT, which os.kill would send)."""
+    if os.name != "posix":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
