@@ -43,7 +43,7 @@ def test_a_pools_processes_end_when_their_caller_is_killed(tmp_path):
             from kb import workers
 
             def busy(_n):
-                print(os.getpid(), flush=True)
+                os.write(1, f"{os.getpid()}\\n".encode())  # one write: lines never interleave
                 time.sleep(60)
 
             if __name__ == "__main__":
